@@ -1,0 +1,1 @@
+"""Entities, errors, ids, refs and pure logic. Imports nothing else of modeldeck."""
