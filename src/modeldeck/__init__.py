@@ -1,0 +1,82 @@
+"""modeldeck: manage machine-learning models through their whole life.
+
+The SDK, familiar to MLflow users::
+
+    import modeldeck
+
+    with modeldeck.start_run(experiment="churn", name="gbm"):
+        modeldeck.log_params({"max_depth": 6})
+        for epoch in range(10):
+            modeldeck.log_metric("auc", 0.8 + epoch / 100, step=epoch)
+
+Only the standard library loads on import; stores and data libraries load on first use.
+"""
+
+from modeldeck._version import __version__
+from modeldeck.client.fluent import (
+    ActiveRun,
+    active_run,
+    download_artifact,
+    end_run,
+    flush,
+    get_metric_history,
+    get_run,
+    log_artifact,
+    log_dataset,
+    log_dict,
+    log_figure,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    search_runs,
+    set_tag,
+    set_tags,
+    start_run,
+)
+from modeldeck.core.entities import Artifact, Dataset, Experiment, Metric, Run, RunStatus
+from modeldeck.core.errors import (
+    AlreadyExists,
+    Conflict,
+    FilterSyntaxError,
+    InvalidInput,
+    ModeldeckError,
+    NotFound,
+)
+
+__all__ = [
+    "ActiveRun",
+    "AlreadyExists",
+    "Artifact",
+    "Conflict",
+    "Dataset",
+    "Experiment",
+    "FilterSyntaxError",
+    "InvalidInput",
+    "Metric",
+    "ModeldeckError",
+    "NotFound",
+    "Run",
+    "RunStatus",
+    "__version__",
+    "active_run",
+    "download_artifact",
+    "end_run",
+    "flush",
+    "get_metric_history",
+    "get_run",
+    "log_artifact",
+    "log_dataset",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_runs",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]

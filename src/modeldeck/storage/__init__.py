@@ -1,0 +1,1 @@
+"""Where modeldeck keeps things: the metadata database and the content-addressed objects."""

@@ -1,0 +1,133 @@
+"""The metadata tables (SQLAlchemy Core). Changes here need an Alembic revision."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# An integer primary key that is SQLite's rowid there and a BIGINT identity elsewhere.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Millis = sa.BigInteger
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(250), nullable=False, unique=True),
+    sa.Column("description", sa.Text),
+    sa.Column("created_at", Millis, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("experiment_id", BigId, sa.ForeignKey("experiments.id"), nullable=False, index=False),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("user", sa.String(250), nullable=False),
+    sa.Column("start_time", Millis, nullable=False),
+    sa.Column("end_time", Millis),
+    sa.Column("parent_id", sa.String(32), sa.ForeignKey("runs.id"), index=True),
+    sa.Column("source", sa.Text),
+    sa.Column("entry_point", sa.Text),
+    sa.Column("git_commit", sa.String(64)),
+    sa.Column("git_dirty", sa.Boolean),
+    sa.Column("git_diff_digest", sa.String(64)),
+    sa.Column("python_version", sa.String(64)),
+    sa.Column("environment_digest", sa.String(64)),
+    sa.Column("host", sa.String(255)),
+    sa.Column("pid", sa.Integer),
+    sa.Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+    sa.Index("ix_runs_status", "status"),
+)
+
+params = sa.Table(
+    "params",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_params_key_value", "key", "value"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# The full history. NaN is kept as a flag because SQLite turns a NaN REAL into NULL.
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("key", sa.String(250), nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", Millis, nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("is_nan", sa.Boolean, nullable=False),
+    sa.Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+)
+
+# One row per (run, key): the value at the highest step (then the latest timestamp), for search.
+latest_metrics = sa.Table(
+    "latest_metrics",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("is_nan", sa.Boolean, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", Millis, nullable=False),
+    sa.Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text),
+    sa.Column("num_rows", sa.BigInteger),
+    sa.Column("schema", sa.JSON, nullable=False),
+    sa.Column("profile", sa.JSON, nullable=False),
+    sa.Column("object_digest", sa.String(64)),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.UniqueConstraint("name", "digest"),
+    sa.Index("ix_datasets_digest", "digest"),
+)
+
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("dataset_id", sa.String(32), sa.ForeignKey("datasets.id"), primary_key=True),
+    sa.Column("context", sa.String(64), primary_key=True),
+    sa.Index("ix_run_inputs_dataset", "dataset_id"),
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("path", sa.String(1000), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("is_dir", sa.Boolean, nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Index("ix_artifacts_digest", "digest"),
+)

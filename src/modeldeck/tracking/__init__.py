@@ -1,0 +1,1 @@
+"""Tracking: experiments, runs, their metrics, params, tags, datasets and artifacts."""

@@ -1,0 +1,405 @@
+"""The tracking service. Each public method is one transaction."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from modeldeck.core import validation as check
+from modeldeck.core.entities import Artifact, Dataset, Experiment, Metric, Run, RunStatus
+from modeldeck.core.errors import InvalidInput, NotFound
+from modeldeck.core.filters import parse_filter, parse_order_by
+from modeldeck.storage.db.engine import Database
+from modeldeck.storage.metadata import artifacts as artifact_rows
+from modeldeck.storage.metadata import datasets as dataset_rows
+from modeldeck.storage.metadata import experiments as experiment_rows
+from modeldeck.storage.metadata import runs as run_rows
+from modeldeck.storage.metadata.search import search_ids
+from modeldeck.storage.objects.base import ObjectStore
+from modeldeck.tracking.buffer import MetricRow
+from modeldeck.tracking.environment import RunContext
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.engine import Connection
+
+MAX_RESULTS_LIMIT = 50_000
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    runs: list[Run]
+    next_offset: int | None
+
+
+class Tracker:
+    def __init__(self, db: Database, objects: ObjectStore, clock: Callable[[], int] = now_ms):
+        self.db = db
+        self.objects = objects
+        self.clock = clock
+        self._stored_documents: dict[bytes, str] = {}
+        self._experiment_ids: dict[str, int] = {}
+
+    # experiments ---------------------------------------------------------------------------
+
+    def experiment(self, name: str, *, create: bool = True) -> Experiment:
+        if not create:
+            with self.db.read() as conn:
+                return experiment_rows.find(conn, name)
+        check.check_name(name, "experiment name")
+        with self.db.write() as conn:
+            return experiment_rows.get_or_create(conn, name, self.clock())
+
+    def experiments(self) -> list[Experiment]:
+        with self.db.read() as conn:
+            return experiment_rows.list_all(conn)
+
+    # runs ----------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        experiment: str,
+        user: str,
+        context: RunContext,
+        name: str | None = None,
+        parent_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> Run:
+        if name is not None:
+            check.check_name(name, "run name")
+        clean_tags = _text_map(tags or {}, "tag", check.MAX_TAG_VALUE_LENGTH)
+        run_id = uuid.uuid4().hex
+        env_digest = self._store_document(context.environment)
+        diff_digest = None
+        if context.git is not None and context.git.diff:
+            diff_digest = self._store_document(context.git.diff)
+        values: dict[str, Any] = {
+            "id": run_id,
+            "name": name or _friendly_name(),
+            "status": RunStatus.RUNNING.value,
+            "user": user,
+            "start_time": self.clock(),
+            "parent_id": parent_id,
+            "source": context.source,
+            "entry_point": context.entry_point,
+            "git_commit": context.git.commit if context.git else None,
+            "git_dirty": context.git.dirty if context.git else None,
+            "git_diff_digest": diff_digest,
+            "python_version": context.python_version,
+            "environment_digest": env_digest,
+            "host": context.host,
+            "pid": context.pid,
+        }
+        with self.db.write() as conn:
+            values["experiment_id"] = self._experiment_id(conn, experiment)
+            if parent_id is not None:
+                run_rows.require(conn, parent_id)
+            run_rows.insert(conn, values)
+            if clean_tags:
+                run_rows.set_tags(conn, run_id, clean_tags)
+        values["experiment_id"] = str(values["experiment_id"])
+        return Run(
+            status=RunStatus.RUNNING,
+            tags=clean_tags,
+            **{k: v for k, v in values.items() if k != "status"},
+        )
+
+    def end_run(
+        self,
+        run_id: str,
+        status: RunStatus = RunStatus.FINISHED,
+        metrics: Sequence[MetricRow] = (),
+    ) -> None:
+        """Mark a run ended, storing its last queued metrics in the same transaction."""
+        with self.db.write() as conn:
+            run_rows.set_status(conn, run_id, RunStatus(status), self.clock())
+            if metrics:
+                for other in {row[0] for row in metrics} - {run_id}:
+                    run_rows.require(conn, other)
+                run_rows.insert_metrics(conn, metrics)
+
+    def get_run(self, run_id: str) -> Run:
+        with self.db.read() as conn:
+            return run_rows.get(conn, _run_id(run_id))
+
+    def children(self, run_id: str) -> list[str]:
+        with self.db.read() as conn:
+            return run_rows.children(conn, run_id)
+
+    def log_params(self, run_id: str, values: Mapping[str, Any]) -> None:
+        clean = _text_map(values, "param", check.MAX_PARAM_VALUE_LENGTH)
+        with self.db.write() as conn:
+            run_rows.require(conn, run_id)
+            run_rows.log_params(conn, run_id, clean)
+
+    def set_tags(self, run_id: str, values: Mapping[str, Any]) -> None:
+        clean = _text_map(values, "tag", check.MAX_TAG_VALUE_LENGTH)
+        with self.db.write() as conn:
+            run_rows.require(conn, run_id)
+            run_rows.set_tags(conn, run_id, clean)
+
+    def log_metrics(self, batch: Sequence[MetricRow]) -> None:
+        """Store a batch of already validated metric values in one transaction."""
+        if not batch:
+            return
+        run_ids = {row[0] for row in batch}
+        with self.db.write() as conn:
+            for run_id in run_ids:
+                run_rows.require(conn, run_id)
+            run_rows.insert_metrics(conn, batch)
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        with self.db.read() as conn:
+            run_rows.require(conn, run_id)
+            return run_rows.metric_history(conn, run_id, key)
+
+    def search(
+        self,
+        experiments: str | Sequence[str] | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | str | None = None,
+        max_results: int = 1000,
+        offset: int = 0,
+    ) -> Page:
+        if not 0 < max_results <= MAX_RESULTS_LIMIT:
+            raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS_LIMIT}")
+        where = parse_filter(filter)
+        order = parse_order_by(order_by)
+        names = [experiments] if isinstance(experiments, str) else list(experiments or [])
+        with self.db.read() as conn:
+            if names:
+                ids = [int(experiment_rows.find(conn, n).id) for n in names]
+            else:
+                ids = [int(e.id) for e in experiment_rows.list_all(conn)]
+            found = search_ids(conn, ids, where, order, max_results + 1, offset)
+            more = len(found) > max_results
+            runs = run_rows.load(conn, found[:max_results], with_inputs=False)
+        return Page(runs, offset + max_results if more else None)
+
+    def reap_dead_runs(self, host: str, is_alive: Callable[[int], bool]) -> list[str]:
+        """Mark FAILED the RUNNING runs of ``host`` whose process is gone (a SIGKILL, a crash)."""
+        with self.db.read() as conn:
+            candidates = run_rows.running(conn, host)
+        dead = [run_id for run_id, _, pid in candidates if pid is None or not is_alive(pid)]
+        if dead:
+            with self.db.write() as conn:
+                for run_id in dead:
+                    if run_rows.require(conn, run_id) is RunStatus.RUNNING:
+                        run_rows.set_status(conn, run_id, RunStatus.FAILED, self.clock())
+        return dead
+
+    # datasets ------------------------------------------------------------------------------
+
+    def log_dataset(
+        self,
+        run_id: str,
+        data: pd.DataFrame | str | os.PathLike[str],
+        *,
+        name: str | None,
+        context: str,
+        store: bool = True,
+        source: str | None = None,
+    ) -> Dataset:
+        from modeldeck.tracking import datasets as describe
+
+        check.check_key(context, "dataset context")
+        with self.db.read() as conn:
+            run_rows.require(conn, run_id)
+        object_digest = None
+        if isinstance(data, str | os.PathLike):
+            path = Path(data)
+            if not path.is_file():
+                raise InvalidInput(f"dataset path {path} is not a file")
+            if store:
+                info = self.objects.put_file(path)
+                object_digest, digest = info.digest, info.digest
+            else:
+                from modeldeck.core.hashing import sha256_file
+
+                digest = sha256_file(path)[0]
+            desc = describe.describe_file(path, digest)
+            default_name = path.stem
+        else:
+            desc = describe.describe_frame(data, source)
+            default_name = "dataset"
+            if store:
+                object_digest = self._store_frame(data)
+        values = {
+            "name": check.check_name(name or default_name, "dataset name"),
+            "digest": desc.digest,
+            "source": source or desc.source,
+            "num_rows": desc.num_rows,
+            "schema": desc.schema,
+            "profile": desc.profile,
+            "object_digest": object_digest,
+            "created_at": self.clock(),
+        }
+        with self.db.write() as conn:
+            dataset = dataset_rows.get_or_create(conn, values)
+            dataset_rows.link(conn, run_id, dataset.id, context)
+        return dataset
+
+    def datasets(self, name_or_digest: str) -> list[Dataset]:
+        with self.db.read() as conn:
+            return dataset_rows.find(conn, name_or_digest)
+
+    # artifacts -----------------------------------------------------------------------------
+
+    def log_artifact(
+        self, run_id: str, local_path: str | os.PathLike[str], name: str | None
+    ) -> Artifact:
+        path = Path(local_path)
+        if not path.exists():
+            raise InvalidInput(f"cannot log artifact: {path} does not exist")
+        artifact_path = _artifact_path(name or path.name)
+        with self.db.read() as conn:
+            run_rows.require(conn, run_id)
+        info = self.objects.put_dir(path) if path.is_dir() else self.objects.put_file(path)
+        artifact = Artifact(artifact_path, info.digest, info.size, is_dir=path.is_dir())
+        with self.db.write() as conn:
+            artifact_rows.put(conn, run_id, artifact, self.clock())
+        return artifact
+
+    def log_bytes(self, run_id: str, data: bytes, name: str) -> Artifact:
+        artifact_path = _artifact_path(name)
+        with self.db.read() as conn:
+            run_rows.require(conn, run_id)
+        info = self.objects.put_bytes(data)
+        artifact = Artifact(artifact_path, info.digest, info.size)
+        with self.db.write() as conn:
+            artifact_rows.put(conn, run_id, artifact, self.clock())
+        return artifact
+
+    def artifacts(self, run_id: str) -> list[Artifact]:
+        with self.db.read() as conn:
+            run_rows.require(conn, run_id)
+            return artifact_rows.list_for(conn, run_id)
+
+    def artifact(self, run_id: str, path: str) -> tuple[Artifact, str | None]:
+        """The artifact holding ``path``, and the path inside it when it is a directory."""
+        wanted = PurePosixPath(path.strip("/"))
+        for artifact in self.artifacts(run_id):
+            stored = PurePosixPath(artifact.path)
+            if wanted == stored:
+                return artifact, None
+            if artifact.is_dir and stored in wanted.parents:
+                return artifact, wanted.relative_to(stored).as_posix()
+        raise NotFound(
+            f"run {run_id} has no artifact {path!r}; `modeldeck artifacts list {run_id}` lists them"
+        )
+
+    def download_artifact(self, run_id: str, path: str, dest: Path) -> Path:
+        """Copy an artifact (file or directory) to ``dest``, verifying every digest."""
+        artifact, inner = self.artifact(run_id, path)
+        if not artifact.is_dir:
+            return self.objects.get_file(artifact.digest, dest)
+        if inner is None:
+            return self.objects.get_dir(artifact.digest, dest)
+        entry = self.objects.read_manifest(artifact.digest).entries.get(inner)
+        if entry is None:
+            raise NotFound(f"artifact {artifact.path!r} of run {run_id} has no file {inner!r}")
+        return self.objects.get_file(entry.digest, dest)
+
+    # internals -----------------------------------------------------------------------------
+
+    def _experiment_id(self, conn: Connection, name: str) -> int:
+        """Experiments are never deleted, so a name's id is remembered for the process."""
+        known = self._experiment_ids.get(name)
+        if known is None:
+            check.check_name(name, "experiment name")
+            known = int(experiment_rows.get_or_create(conn, name, self.clock()).id)
+            self._experiment_ids[name] = known
+        return known
+
+    def _store_document(self, data: bytes) -> str:
+        digest = self._stored_documents.get(data)
+        if digest is None:
+            digest = self.objects.put_bytes(data).digest
+            if len(self._stored_documents) < 64:
+                self._stored_documents[data] = digest
+        return digest
+
+    def _store_frame(self, frame: pd.DataFrame) -> str:
+        with tempfile.TemporaryDirectory(prefix="modeldeck-") as tmp:
+            target = Path(tmp) / "data.parquet"
+            frame.to_parquet(target, index=False)
+            return self.objects.put_file(target).digest
+
+
+def _text_map(values: Mapping[str, Any], what: str, max_length: int) -> dict[str, str]:
+    if not isinstance(values, Mapping):
+        raise InvalidInput(
+            f"{what}s must be a mapping of key to value, got {type(values).__name__}"
+        )
+    return {
+        check.check_key(k, f"{what} key"): check.stringify(v, f"{what} {k!r}", max_length)
+        for k, v in values.items()
+    }
+
+
+def _run_id(run_id: object) -> str:
+    if not isinstance(run_id, str) or not run_id:
+        raise InvalidInput(f"a run id must be a non-empty string, got {run_id!r}")
+    return run_id
+
+
+def _artifact_path(name: str) -> str:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise InvalidInput(f"artifact name {name!r} must be a relative path without '..'")
+    return path.as_posix()
+
+
+_ADJECTIVES = [
+    "amber",
+    "bold",
+    "brisk",
+    "calm",
+    "clever",
+    "eager",
+    "fair",
+    "gentle",
+    "keen",
+    "lucid",
+    "merry",
+    "nimble",
+    "proud",
+    "quiet",
+    "swift",
+    "vivid",
+]
+_NOUNS = [
+    "badger",
+    "crane",
+    "dolphin",
+    "falcon",
+    "gecko",
+    "heron",
+    "ibis",
+    "lynx",
+    "marten",
+    "otter",
+    "panda",
+    "quail",
+    "raven",
+    "seal",
+    "tapir",
+    "wren",
+]
+
+
+def _friendly_name() -> str:
+    rng = random.Random()
+    return f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{rng.randint(100, 999)}"
