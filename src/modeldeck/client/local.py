@@ -37,14 +37,9 @@ class LocalClient:
     @cached_property
     def tracker(self) -> Tracker:
         with self._open_lock:
-            from modeldeck.storage.db.engine import Database
-            from modeldeck.storage.db.migrate import ensure_current
-            from modeldeck.storage.objects import open_object_store
-            from modeldeck.tracking.tracker import Tracker
+            from modeldeck.tracking.stores import open_tracker
 
-            db = Database(self.settings.tracking_uri)
-            ensure_current(db, auto_upgrade=self.settings.is_embedded)
-            return Tracker(db, open_object_store(self.settings.artifacts_uri))
+            return open_tracker(self.settings)
 
     @cached_property
     def buffer(self) -> MetricBuffer:

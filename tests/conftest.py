@@ -1,0 +1,109 @@
+"""Shared fixtures: a client per backend (embedded SQLite always, PostgreSQL where reachable)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from modeldeck.client import fluent
+from modeldeck.client.local import LocalClient
+from modeldeck.core.settings import Settings
+
+PG_ADMIN_URL = os.environ.get(
+    "MODELDECK_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _postgres_unreachable() -> str | None:
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install 'modeldeck[postgres]')"
+    import sqlalchemy as sa
+
+    dsn = sa.make_url(PG_ADMIN_URL).set(drivername="postgresql")
+    try:
+        psycopg.connect(dsn.render_as_string(hide_password=False), connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        return f"no PostgreSQL server at {PG_ADMIN_URL}: {str(exc).strip().splitlines()[0]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database for this test session, migrated to the latest schema, dropped after."""
+    reason = _postgres_unreachable()
+    if reason:
+        if os.environ.get("MODELDECK_REQUIRE_POSTGRES"):
+            pytest.fail(f"MODELDECK_REQUIRE_POSTGRES is set but {reason}")
+        pytest.skip(reason)
+    import sqlalchemy as sa
+
+    from modeldeck.storage.db.engine import Database
+    from modeldeck.storage.db.migrate import upgrade
+
+    name = f"modeldeck_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    upgrade(db)
+    db.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    import sqlalchemy as sa
+
+    from modeldeck.storage.db.tables import metadata
+
+    engine = sa.create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'md' / 'modeldeck.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def client(backend_url: str, tmp_path: Path) -> Iterator[LocalClient]:
+    settings = Settings(
+        home=tmp_path / "md",
+        tracking_uri=backend_url,
+        artifacts_uri=str(tmp_path / "md" / "objects"),
+        user="alice",
+    )
+    c = LocalClient(settings)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An embedded store for the fluent SDK, chosen through MODELDECK_HOME."""
+    path = tmp_path / "md"
+    monkeypatch.setenv("MODELDECK_HOME", str(path))
+    monkeypatch.setenv("MODELDECK_USER", "alice")
+    for var in ("MODELDECK_TRACKING_URI", "MODELDECK_ARTIFACTS", "MODELDECK_EXPERIMENT"):
+        monkeypatch.delenv(var, raising=False)
+    fluent.reset()
+    yield path
+    fluent.reset()

@@ -1,0 +1,138 @@
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+import modeldeck
+from modeldeck.client import fluent
+from modeldeck.quickstart.data import FEATURES, LABEL, make_churn, split
+from modeldeck.quickstart.story import QuickstartResult, run_quickstart
+
+N_ROWS = 1200
+SEED = 3
+CANDIDATES = ["logreg", "random-forest", "hist-gbm"]
+
+
+@dataclass
+class Story:
+    result: QuickstartResult
+    output: str
+    home: Path
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory):
+    home = tmp_path_factory.mktemp("quickstart") / "md"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODELDECK_HOME", str(home))
+        fluent.reset()  # the process-wide client may point at another test's store
+        out = io.StringIO()
+        result = run_quickstart(Console(file=out, width=200), n_rows=N_ROWS, seed=SEED)
+        yield Story(result, out.getvalue(), home)
+        fluent.reset()
+
+
+def test_result_names_the_runs(story):
+    result = story.result
+    assert result.experiment == "churn"
+    assert list(result.run_ids) == CANDIDATES
+    assert len({result.parent_run_id, *result.run_ids.values()}) == 4
+    assert result.best_run_id in result.run_ids.values()
+    assert result.best_metric == "eval_auc"
+    assert 0.6 < result.best_value <= 1.0
+    assert story.home.is_dir()
+
+
+def test_parent_run(story):
+    parent = modeldeck.get_run(story.result.parent_run_id)
+    assert parent.name == "churn-candidates"
+    assert parent.status == modeldeck.RunStatus.FINISHED
+    assert parent.parent_id is None
+    assert parent.params["n_rows"] == str(N_ROWS)
+    assert parent.params["seed"] == str(SEED)
+    assert parent.tags["best_run_id"] == story.result.best_run_id
+    assert parent.metrics["best_eval_auc"] == pytest.approx(story.result.best_value)
+
+
+def test_child_runs_have_params_metrics_and_tags(story):
+    for name, run_id in story.result.run_ids.items():
+        run = modeldeck.get_run(run_id)
+        assert run.name == name
+        assert run.status == modeldeck.RunStatus.FINISHED
+        assert run.parent_id == story.result.parent_run_id
+        assert run.params["cv_folds"] == "5"
+        assert "model" in run.params
+        assert run.tags["candidate"] == "yes"
+        for key in ("eval_auc", "eval_f1", "eval_accuracy", "eval_log_loss", "cv_auc_mean"):
+            assert key in run.metrics, (name, key)
+        assert 0.5 < run.metrics["eval_auc"] <= 1.0
+
+
+def test_per_fold_metric_histories(story):
+    for run_id in story.result.run_ids.values():
+        for key in ("auc", "f1", "accuracy", "log_loss"):
+            history = modeldeck.get_metric_history(run_id, key)
+            assert [m.step for m in history] == [0, 1, 2, 3, 4], key
+        aucs = [m.value for m in modeldeck.get_metric_history(run_id, "auc")]
+        run = modeldeck.get_run(run_id)
+        assert run.metrics["auc"] == aucs[-1]  # the latest value
+        assert run.metrics["cv_auc_mean"] == pytest.approx(sum(aucs) / len(aucs))
+
+
+def test_datasets_recorded_for_train_and_eval(story):
+    train, evaluation = split(make_churn(N_ROWS, SEED), SEED)
+    digests = set()
+    for run_id in [story.result.parent_run_id, *story.result.run_ids.values()]:
+        inputs = {i.context: i.dataset for i in modeldeck.get_run(run_id).inputs}
+        assert set(inputs) == {"train", "eval"}
+        assert inputs["train"].name == "churn-train"
+        assert inputs["eval"].name == "churn-eval"
+        assert inputs["train"].num_rows == len(train)
+        assert inputs["eval"].num_rows == len(evaluation)
+        assert set(FEATURES) | {LABEL} <= set(inputs["train"].schema)
+        digests.add((inputs["train"].digest, inputs["eval"].digest))
+    assert len(digests) == 1  # every run saw the same bytes
+
+
+def test_artifacts_model_figure_and_metrics(story, tmp_path):
+    import numpy as np
+    import skops.io
+    from sklearn.metrics import roc_auc_score
+
+    _, evaluation = split(make_churn(N_ROWS, SEED), SEED)
+    for name, run_id in story.result.run_ids.items():
+        run = modeldeck.get_run(run_id)
+        figure = modeldeck.download_artifact(run_id, "confusion_matrix.png", tmp_path / "cm.png")
+        assert figure.read_bytes().startswith(b"\x89PNG")
+        saved = modeldeck.download_artifact(run_id, "metrics.json", tmp_path / "metrics.json")
+        assert json.loads(saved.read_text())["eval_auc"] == pytest.approx(run.metrics["eval_auc"])
+        path = modeldeck.download_artifact(run_id, "model.skops", tmp_path / f"{name}.skops")
+        model = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+        proba = model.predict_proba(evaluation[list(FEATURES)])[:, 1]
+        auc = roc_auc_score(evaluation[LABEL].to_numpy(), proba)
+        assert np.isclose(auc, run.metrics["eval_auc"]), name
+
+
+def test_best_run_has_the_highest_eval_auc(story):
+    ranked = modeldeck.search_runs(
+        experiment="churn",
+        filter="metrics.eval_auc > 0",
+        order_by=["metrics.eval_auc desc"],
+        max_results=10,
+    )
+    assert {r.id for r in ranked} == set(story.result.run_ids.values())
+    assert ranked[0].id == story.result.best_run_id
+    assert ranked[0].metrics["eval_auc"] == pytest.approx(story.result.best_value)
+
+
+def test_summary_tells_what_to_run_next(story):
+    out = story.output
+    for name in CANDIDATES:
+        assert name in out
+    best = story.result.best_run_id
+    assert "modeldeck runs list --experiment churn" in out
+    assert f"modeldeck runs show {best}" in out
+    assert f"modeldeck runs compare {best} " in out
