@@ -15,9 +15,7 @@ LAYERS = {
     "core": 0,
     "_version": 0,
     "storage": 1,
-    **dict.fromkeys(
-        ["tracking", "registry", "models", "validation", "governance", "serving"], 2
-    ),
+    **dict.fromkeys(["tracking", "registry", "models", "validation", "governance", "serving"], 2),
     **dict.fromkeys(["monitoring", "pipelines"], 2),
     "wire": 2,
     **dict.fromkeys(["client", "server", "cli", "ui", "quickstart", "__init__", "__main__"], 3),

@@ -11,7 +11,13 @@ import pytest
 
 from modeldeck.client.local import LocalClient
 from modeldeck.core.entities import RunStatus
-from modeldeck.core.errors import Conflict, FilterSyntaxError, IntegrityError, InvalidInput, NotFound
+from modeldeck.core.errors import (
+    Conflict,
+    FilterSyntaxError,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+)
 
 
 def test_run_records_who_what_and_where(client: LocalClient) -> None:
@@ -36,7 +42,7 @@ def test_params_are_write_once(client: LocalClient) -> None:
     run = client.create_run("e")
     client.log_params(run.id, {"lr": 0.1, "model": "gbm"})
     client.log_params(run.id, {"lr": 0.1})  # the same value again is fine
-    with pytest.raises(Conflict, match="write-once.*'lr': stored '0.1', new '0.2'"):
+    with pytest.raises(Conflict, match=r"write-once.*'lr': stored '0\.1', new '0\.2'"):
         client.log_params(run.id, {"lr": 0.2, "depth": 3})
     # the failed batch stored nothing, not even its new key
     assert client.get_run(run.id).params == {"lr": "0.1", "model": "gbm"}
@@ -112,7 +118,8 @@ def test_parent_and_children(client: LocalClient) -> None:
 
 def _populate(client: LocalClient) -> dict[str, str]:
     ids = {}
-    for i, (model, auc) in enumerate([("gbm", 0.91), ("gbm", 0.85), ("logreg", 0.80), ("rf", 0.88)]):
+    candidates = [("gbm", 0.91), ("gbm", 0.85), ("logreg", 0.80), ("rf", 0.88)]
+    for i, (model, auc) in enumerate(candidates):
         run = client.create_run("search", name=f"r{i}")
         client.log_params(run.id, {"model": model, "fold count": 5})
         client.log_metrics(run.id, {"auc": auc, "f1": auc - 0.3})

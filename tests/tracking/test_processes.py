@@ -60,14 +60,14 @@ def _spawn(script: str, home: Path, *args: str) -> subprocess.Popen[str]:
 def test_four_processes_write_at_once_and_lose_nothing(home: Path) -> None:
     procs = [_spawn(WRITER, home, f"w{i}") for i in range(4)]  # all migrate an empty store too
     results = [p.communicate(timeout=240) for p in procs]
-    for proc, (out, err) in zip(procs, results, strict=True):
+    for proc, (_out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err
         assert "locked" not in err
     runs = modeldeck.search_runs("shared", max_results=1000)
     assert len(runs) == 80
     assert {r.status for r in runs} == {RunStatus.FINISHED}
     assert all(len(r.params) == 5 and len(r.metrics) == 51 for r in runs)
-    for run in runs[:: 7]:
+    for run in runs[::7]:
         assert len(modeldeck.get_metric_history(run.id, "loss")) == 250
 
 
