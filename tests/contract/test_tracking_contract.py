@@ -261,3 +261,11 @@ def test_tampered_artifact_is_detected(client: LocalClient, tmp_path: Path) -> N
     with pytest.raises(IntegrityError, match=artifact.digest):
         client.download_artifact(run.id, "a.txt", tmp_path / "a.txt")
     assert not (tmp_path / "a.txt").exists()
+
+
+def test_failed_end_of_an_unknown_run_keeps_other_metrics(client: LocalClient) -> None:
+    run = client.create_run("e")
+    client.log_metrics(run.id, {"kept": 1.0})
+    with pytest.raises(NotFound):
+        client.end_run("nope")
+    assert client.get_run(run.id).metrics == {"kept": 1.0}

@@ -126,3 +126,23 @@ def test_public_surface_is_pinned() -> None:
     )
     for name in modeldeck.__all__:
         assert hasattr(modeldeck, name), name
+
+
+def _child_logs() -> None:
+    with modeldeck.start_run(experiment="e", name="child"):
+        modeldeck.log_metric("y", 2.0)
+
+
+def test_a_forked_child_logs_through_its_own_client(home: Path) -> None:
+    import multiprocessing
+
+    with modeldeck.start_run(experiment="e", name="parent"):
+        modeldeck.log_metric("x", 1.0)
+        child = multiprocessing.get_context("fork").Process(target=_child_logs)
+        child.start()
+        child.join(60)
+        assert child.exitcode == 0
+    runs = {r.name: r for r in modeldeck.search_runs("e")}
+    assert runs["child"].metrics == {"y": 2.0}
+    assert runs["child"].parent_id is None  # the parent's runs are not the child's
+    assert runs["parent"].status == "FINISHED" and runs["parent"].metrics == {"x": 1.0}

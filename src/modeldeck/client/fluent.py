@@ -310,6 +310,18 @@ def download_artifact(run_id: str, path: str, dest: str | os.PathLike[str]) -> P
     return client().download_artifact(run_id, path, dest)
 
 
+def _forget_after_fork() -> None:
+    # A forked child shares neither the writer thread nor the database connections, and the
+    # parent's runs are not its own to end.
+    global _client, _lock
+    _client = None
+    _stack.clear()
+    _lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 @atexit.register
 def _at_exit() -> None:
     # Runs still open when the interpreter exits finished normally, as in MLflow; an

@@ -71,10 +71,13 @@ class MetricBuffer:
             else:
                 try:
                     last(batch)
-                finally:
-                    with self._done:
-                        self._settled += len(batch)
-                        self._done.notify_all()
+                except BaseException:
+                    # The caller's own work failed: still store the rows through the sink.
+                    self._write_all(batch)
+                    raise
+                with self._done:
+                    self._settled += len(batch)
+                    self._done.notify_all()
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._done:
             while self._settled < target:
