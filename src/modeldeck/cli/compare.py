@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from modeldeck.cli import render
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
     from rich.table import Table
 
     from modeldeck.core.entities import Run
@@ -23,7 +24,7 @@ DIFFERS = "bold yellow"
 BEST = "bold green"
 _LOWER_IS_BETTER = re.compile(
     r"(?:^|[^a-z])(loss|logloss|err|error|errors|mse|rmse|mae|mape|smape|brier|deviance|"
-    r"entropy|perplexity|latency|time|duration|seconds|fpr|fnr|cost|regret)(?:[^a-z]|$)"
+    r"entropy|perplexity|latency|time|duration|seconds|fpr|fnr|cost|regret|std|var|variance)(?:[^a-z]|$)"
 )
 
 
@@ -85,21 +86,21 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
     }
 
 
-def to_table(comparison: Comparison) -> Table:
+def to_table(comparison: Comparison) -> RenderableType:
+    from rich.console import Group
     from rich.table import Table
 
-    table = Table(
-        header_style="bold",
-        caption=f"[{DIFFERS}]yellow[/]: values differ · [{BEST}]★[/] best value "
-        "(lower is better for loss, error, time…; set others with --lower)",
-        caption_justify="left",
-    )
+    table = Table(header_style="bold")
     table.add_column("")
     for run in comparison.runs:
         table.add_column(render.plain(f"{run.name}\n{render.short_id(run.id)}"), justify="right")
     _section(table, "params", comparison.params, lambda v: render.MISSING if v is None else str(v))
     _section(table, "metrics", comparison.metrics, render.number)
-    return table
+    legend = (
+        f"[{DIFFERS}]yellow[/]: values differ · [{BEST}]★[/] best value "
+        "(lower is better for loss, error, time…; name others with --lower)"
+    )
+    return Group(table, legend)
 
 
 def _section(table: Table, title: str, rows: Sequence[Row], show: Callable[[Any], str]) -> None:

@@ -25,13 +25,23 @@ STATUS_STYLES = {
     RunStatus.KILLED: "yellow",
 }
 MISSING = "—"
+PIPE_WIDTH = 240
 
 
 def console() -> Console:
-    """A console on stdout; built per call so test runners that swap sys.stdout are seen."""
+    """A console on stdout; built per call so test runners that swap sys.stdout are seen.
+
+    Piped into a file or another program, tables keep their natural width (up to
+    ``PIPE_WIDTH``) instead of being cut to 80 columns, so ``| grep`` sees whole rows.
+    """
+    import os
+
     from rich.console import Console
 
-    return Console(highlight=False)
+    out = Console(highlight=False)
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out.width = PIPE_WIDTH
+    return out
 
 
 def err_console() -> Console:
@@ -78,10 +88,12 @@ def status(value: RunStatus) -> Text:
     return Text(value.value, style=STATUS_STYLES.get(value, ""))
 
 
-def local_time(ms: int | None) -> str:
+def local_time(ms: int | None, *, seconds: bool = True) -> str:
     if ms is None:
         return MISSING
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ms / 1000).strftime(
+        "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    )
 
 
 def duration(start_ms: int, end_ms: int | None) -> str:
@@ -98,7 +110,8 @@ def duration(start_ms: int, end_ms: int | None) -> str:
     return text + "…" if running else text
 
 
-def number(value: float | None) -> str:
+def number(value: float | None, digits: int = 6) -> str:
+    """A metric value in ``digits`` significant digits; NaN and infinities spelled out."""
     if value is None:
         return MISSING
     if math.isnan(value):
@@ -107,7 +120,7 @@ def number(value: float | None) -> str:
         return "Infinity" if value > 0 else "-Infinity"
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
-    return f"{value:.6g}"
+    return f"{value:.{digits}g}"
 
 
 def size(n: int) -> str:

@@ -43,9 +43,7 @@ def search(
     experiment: Experiments = None,
     filter: Annotated[
         str | None,
-        typer.Option(
-            "--filter", "-f", help="e.g. \"metrics.auc > 0.8 and params.model = 'gbm'\"."
-        ),
+        typer.Option("--filter", "-f", help="e.g. \"metrics.auc > 0.8 and params.model = 'gbm'\"."),
     ] = None,
     order_by: Annotated[
         list[str] | None,
@@ -137,23 +135,29 @@ def _runs_table(
     from rich.table import Table
 
     metric_keys = _metric_columns(runs, first_metrics)
+    columns: dict[str, list[RenderableType]] = {"id": [render.short_id(r.id) for r in runs]}
+    if len({run.experiment_id for run in runs}) > 1:
+        columns["experiment"] = [
+            render.plain(experiments.get(r.experiment_id, r.experiment_id)) for r in runs
+        ]
+    columns |= {
+        "name": [render.plain(r.name) for r in runs],
+        "status": [render.status(r.status) for r in runs],
+        "user": [render.plain(r.user) for r in runs],
+        "started": [render.local_time(r.start_time, seconds=False) for r in runs],
+        "duration": [render.duration(r.start_time, r.end_time) for r in runs],
+    }
+    columns |= {key: [render.number(r.metrics.get(key), 4) for r in runs] for key in metric_keys}
     table = Table(header_style="bold", pad_edge=False, box=None)
-    table.add_column("id", style="cyan", no_wrap=True)
-    for title in ("experiment", "name", "status", "user", "started", "duration"):
-        table.add_column(title, no_wrap=title in ("status", "started", "duration"))
-    for key in metric_keys:
-        table.add_column(key, justify="right")
-    for run in runs:
-        table.add_row(
-            render.short_id(run.id),
-            render.plain(experiments.get(run.experiment_id, run.experiment_id)),
-            render.plain(run.name),
-            render.status(run.status),
-            render.plain(run.user),
-            render.local_time(run.start_time),
-            render.duration(run.start_time, run.end_time),
-            *(render.number(run.metrics.get(key)) for key in metric_keys),
-        )
+    for title, cells in columns.items():
+        # A narrow terminal squeezes the metric columns before the names people look for.
+        keep = title in ("id", "experiment", "name", "status", "user", "started", "duration")
+        width = min(max(len(title), *(len(str(c)) for c in cells)), 24) if keep else None
+        right = title in metric_keys
+        table.add_column(title, min_width=width, justify="right" if right else "left")
+    for row in zip(*columns.values(), strict=True):
+        table.add_row(*row)
+    table.columns[0].style = "cyan"
     return table
 
 
@@ -196,7 +200,7 @@ def _run_detail(
         ("user", run.user),
         ("host / pid", f"{run.host or render.MISSING} / {run.pid or render.MISSING}"),
         ("parent", run.parent_id),
-        ("children", ", ".join(children) if children else None),
+        ("children", _listing(children)),
         ("source command", run.source),
         ("entry point", run.entry_point),
         ("git commit", git),
@@ -211,32 +215,44 @@ def _run_detail(
         _pairs("Tags", run.tags.items()),
     ]
     if run.inputs:
-        parts.append(_datasets_table(run))
+        parts += [_heading("Datasets"), _datasets_table(run)]
     if artifacts:
         from modeldeck.cli.artifacts import artifacts_table
 
-        parts.append(artifacts_table(artifacts, title="Artifacts"))
+        parts += [_heading("Artifacts"), artifacts_table(artifacts)]
     return parts
 
 
+def _listing(ids: Sequence[str], limit: int = 10) -> str | None:
+    if not ids:
+        return None
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
+
+
 def _pairs(title: str, items: Iterable[tuple[str, str]]) -> RenderableType:
+    from rich.console import Group
     from rich.table import Table
 
     rows = sorted(items)
-    table = Table(title=title, title_justify="left", title_style="bold", show_header=False)
+    if not rows:
+        return Group(_heading(title), render.plain("none", "dim"))
+    table = Table(show_header=False)
     table.add_column(style="cyan")
     table.add_column()
     for key, value in rows:
         table.add_row(render.plain(key), render.plain(value))
-    if not rows:
-        table.add_row(render.plain("none", "dim"), "")
-    return table
+    return Group(_heading(title), table)
+
+
+def _heading(title: str) -> RenderableType:
+    return render.plain(f"\n{title}", "bold")
 
 
 def _datasets_table(run: Run) -> RenderableType:
     from rich.table import Table
 
-    table = Table(title="Datasets", title_justify="left", title_style="bold")
+    table = Table(header_style="bold")
     for title in ("name", "context", "digest", "rows", "columns", "source"):
         table.add_column(title, justify="right" if title in ("rows", "columns") else "left")
     for item in run.inputs:
@@ -245,7 +261,7 @@ def _datasets_table(run: Run) -> RenderableType:
             render.plain(data.name),
             render.plain(item.context),
             data.digest[:12],
-            render.plain(data.num_rows),
+            render.plain(None if data.num_rows is None else f"{data.num_rows:,}"),
             str(len(data.schema)),
             render.plain(data.source),
         )

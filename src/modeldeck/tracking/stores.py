@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modeldeck.core.errors import InvalidInput
 from modeldeck.core.settings import Settings
 from modeldeck.storage.db.engine import Database
 from modeldeck.storage.db.migrate import ensure_current
@@ -12,6 +13,12 @@ from modeldeck.tracking.tracker import Tracker
 def open_tracker(settings: Settings) -> Tracker:
     """Connect, migrating the embedded SQLite store on first use (a shared one is migrated by
     `modeldeck db upgrade`, never implicitly)."""
+    if settings.tracking_uri.startswith(("http://", "https://")):
+        raise InvalidInput(
+            f"MODELDECK_TRACKING_URI={settings.tracking_uri} names a modeldeck server, which this "
+            "version cannot talk to yet: unset it to use the embedded store, or point it at "
+            "postgresql+psycopg://user@host/db"
+        )
     db = Database(settings.tracking_uri)
     ensure_current(db, auto_upgrade=settings.is_embedded)
     return Tracker(db, open_object_store(settings.artifacts_uri))

@@ -1,0 +1,5 @@
+"""``python -m modeldeck``: the command line."""
+
+from modeldeck.cli.main import main
+
+main()
