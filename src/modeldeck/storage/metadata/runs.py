@@ -20,13 +20,24 @@ from modeldeck.storage.metadata.upsert import upsert
 MetricRow = tuple[str, str, float, int, int]
 
 
+# Statements on the hot path are built once; SQLAlchemy then reuses their compiled form.
+_INSERT_RUN = sa.insert(runs)
+_STATUS = sa.select(runs.c.status).where(runs.c.id == sa.bindparam("run_id"))
+_SET_STATUS = (
+    sa.update(runs)
+    .where(runs.c.id == sa.bindparam("run_id"))
+    .values(status=sa.bindparam("status"), end_time=sa.bindparam("end_time"))
+)
+_INSERT_METRICS = sa.insert(metrics)
+
+
 def insert(conn: Connection, values: Mapping[str, Any]) -> None:
-    conn.execute(sa.insert(runs).values(**values))
+    conn.execute(_INSERT_RUN, dict(values))
 
 
 def require(conn: Connection, run_id: str) -> RunStatus:
     """The status of ``run_id``; NotFound when there is no such run."""
-    status = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
+    status = conn.execute(_STATUS, {"run_id": run_id}).scalar()
     if status is None:
         raise NotFound(f"no run with id {run_id!r}")
     return RunStatus(status)
@@ -40,7 +51,7 @@ def require_active(conn: Connection, run_id: str, action: str) -> None:
 
 def set_status(conn: Connection, run_id: str, status: RunStatus, end_time: int | None) -> None:
     done = conn.execute(
-        sa.update(runs).where(runs.c.id == run_id).values(status=status.value, end_time=end_time)
+        _SET_STATUS, {"run_id": run_id, "status": status.value, "end_time": end_time}
     )
     if done.rowcount == 0:
         raise NotFound(f"no run with id {run_id!r}")
@@ -104,17 +115,7 @@ def insert_metrics(conn: Connection, batch: Sequence[MetricRow]) -> None:
         seen = latest.get((run_id, key))
         if seen is None or (step, timestamp) >= (seen["step"], seen["timestamp"]):
             latest[(run_id, key)] = row
-    conn.execute(sa.insert(metrics), history)
-
-    def newer(excluded: Any) -> Any:
-        return sa.or_(
-            excluded.step > latest_metrics.c.step,
-            sa.and_(
-                excluded.step == latest_metrics.c.step,
-                excluded.timestamp >= latest_metrics.c.timestamp,
-            ),
-        )
-
+    conn.execute(_INSERT_METRICS, history)
     upsert(
         conn,
         latest_metrics,
@@ -122,6 +123,17 @@ def insert_metrics(conn: Connection, batch: Sequence[MetricRow]) -> None:
         keys=("run_id", "key"),
         update=("value", "is_nan", "step", "timestamp"),
         where=newer,
+    )
+
+
+def newer(excluded: Any) -> Any:
+    """A value replaces the latest one from a higher step, or the same step and a later time."""
+    return sa.or_(
+        excluded.step > latest_metrics.c.step,
+        sa.and_(
+            excluded.step == latest_metrics.c.step,
+            excluded.timestamp >= latest_metrics.c.timestamp,
+        ),
     )
 
 
@@ -149,48 +161,47 @@ def metric_keys(conn: Connection, run_id: str) -> list[str]:
 
 
 def load(conn: Connection, run_ids: Sequence[str], *, with_inputs: bool = True) -> list[Run]:
-    """Whole runs, in the order of ``run_ids``, in five queries whatever their number."""
+    """Whole runs, in the order of ``run_ids``, in four queries whatever their number.
+
+    Rows are fetched whole and unpacked by position: this is the hot path of every search.
+    """
     if not run_ids:
         return []
     ids = list(dict.fromkeys(run_ids))
-    rows = {r.id: r for r in conn.execute(sa.select(runs).where(runs.c.id.in_(ids))).all()}
-    run_params = _by_run(conn, params, ids)
-    run_tags = _by_run(conn, tags, ids)
+    rows = {r[0]: r for r in conn.execute(sa.select(*_RUN_COLUMNS).where(runs.c.id.in_(ids))).all()}
+    run_params: dict[str, dict[str, str]] = defaultdict(dict)
+    run_tags: dict[str, dict[str, str]] = defaultdict(dict)
+    texts = sa.union_all(
+        sa.select(sa.literal(0), params.c.run_id, params.c.key, params.c.value).where(
+            params.c.run_id.in_(ids)
+        ),
+        sa.select(sa.literal(1), tags.c.run_id, tags.c.key, tags.c.value).where(
+            tags.c.run_id.in_(ids)
+        ),
+    )
+    for kind, run_id, key, value in conn.execute(texts).all():
+        (run_tags if kind else run_params)[run_id][key] = value
     run_metrics: dict[str, dict[str, float]] = defaultdict(dict)
-    for r in conn.execute(
-        sa.select(
-            latest_metrics.c.run_id,
-            latest_metrics.c.key,
-            latest_metrics.c.value,
-            latest_metrics.c.is_nan,
-        ).where(latest_metrics.c.run_id.in_(ids))
-    ):
-        run_metrics[r.run_id][r.key] = math.nan if r.is_nan else r.value
+    latest = sa.select(
+        latest_metrics.c.run_id,
+        latest_metrics.c.key,
+        latest_metrics.c.value,
+        latest_metrics.c.is_nan,
+    ).where(latest_metrics.c.run_id.in_(ids))
+    for run_id, key, value, is_nan in conn.execute(latest).all():
+        run_metrics[run_id][key] = math.nan if is_nan else value
     inputs: Mapping[str, list[RunInput]] = dataset_rows.inputs_of(conn, ids) if with_inputs else {}
     out = []
     for run_id in ids:
         row = rows.get(run_id)
         if row is None:
             continue
+        fields = dict(zip(_RUN_FIELDS, row, strict=True))
+        fields["experiment_id"] = str(fields["experiment_id"])
+        fields["status"] = RunStatus(fields["status"])
         out.append(
             Run(
-                id=row.id,
-                experiment_id=str(row.experiment_id),
-                name=row.name,
-                status=RunStatus(row.status),
-                user=row.user,
-                start_time=row.start_time,
-                end_time=row.end_time,
-                parent_id=row.parent_id,
-                source=row.source,
-                entry_point=row.entry_point,
-                git_commit=row.git_commit,
-                git_dirty=row.git_dirty,
-                git_diff_digest=row.git_diff_digest,
-                python_version=row.python_version,
-                environment_digest=row.environment_digest,
-                host=row.host,
-                pid=row.pid,
+                **fields,
                 params=run_params.get(run_id, {}),
                 metrics=run_metrics.get(run_id, {}),
                 tags=run_tags.get(run_id, {}),
@@ -198,6 +209,28 @@ def load(conn: Connection, run_ids: Sequence[str], *, with_inputs: bool = True) 
             )
         )
     return out
+
+
+_RUN_FIELDS = (
+    "id",
+    "experiment_id",
+    "name",
+    "status",
+    "user",
+    "start_time",
+    "end_time",
+    "parent_id",
+    "source",
+    "entry_point",
+    "git_commit",
+    "git_dirty",
+    "git_diff_digest",
+    "python_version",
+    "environment_digest",
+    "host",
+    "pid",
+)
+_RUN_COLUMNS = [runs.c[name] for name in _RUN_FIELDS]
 
 
 def get(conn: Connection, run_id: str) -> Run:
