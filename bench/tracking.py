@@ -43,7 +43,7 @@ def sh(cmd: list[Any], **kwargs: Any) -> subprocess.CompletedProcess[str]:
 def find_mlflow_python(arg: str | None) -> str:
     """--mlflow-python, else $MODELDECK_BENCH_MLFLOW_PYTHON, else bench/.venv-mlflow (made here)."""
     if chosen := arg or os.environ.get("MODELDECK_BENCH_MLFLOW_PYTHON"):
-        return chosen
+        return os.path.abspath(chosen)  # workers run in other folders; no resolve(): venv links
     venv = BENCH / ".venv-mlflow"
     python = venv / "bin" / "python"
     if not python.exists():

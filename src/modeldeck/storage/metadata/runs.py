@@ -168,27 +168,14 @@ def load(conn: Connection, run_ids: Sequence[str], *, with_inputs: bool = True) 
     if not run_ids:
         return []
     ids = list(dict.fromkeys(run_ids))
-    rows = {r[0]: r for r in conn.execute(sa.select(*_RUN_COLUMNS).where(runs.c.id.in_(ids))).all()}
+    wanted = {"ids": ids}
+    rows = {r[0]: r for r in conn.execute(_RUNS_BY_ID, wanted).all()}
     run_params: dict[str, dict[str, str]] = defaultdict(dict)
     run_tags: dict[str, dict[str, str]] = defaultdict(dict)
-    texts = sa.union_all(
-        sa.select(sa.literal(0), params.c.run_id, params.c.key, params.c.value).where(
-            params.c.run_id.in_(ids)
-        ),
-        sa.select(sa.literal(1), tags.c.run_id, tags.c.key, tags.c.value).where(
-            tags.c.run_id.in_(ids)
-        ),
-    )
-    for kind, run_id, key, value in conn.execute(texts).all():
+    for kind, run_id, key, value in conn.execute(_TEXTS_BY_RUN, wanted).all():
         (run_tags if kind else run_params)[run_id][key] = value
     run_metrics: dict[str, dict[str, float]] = defaultdict(dict)
-    latest = sa.select(
-        latest_metrics.c.run_id,
-        latest_metrics.c.key,
-        latest_metrics.c.value,
-        latest_metrics.c.is_nan,
-    ).where(latest_metrics.c.run_id.in_(ids))
-    for run_id, key, value, is_nan in conn.execute(latest).all():
+    for run_id, key, value, is_nan in conn.execute(_LATEST_BY_RUN, wanted).all():
         run_metrics[run_id][key] = math.nan if is_nan else value
     inputs: Mapping[str, list[RunInput]] = dataset_rows.inputs_of(conn, ids) if with_inputs else {}
     out = []
@@ -196,12 +183,14 @@ def load(conn: Connection, run_ids: Sequence[str], *, with_inputs: bool = True) 
         row = rows.get(run_id)
         if row is None:
             continue
-        fields = dict(zip(_RUN_FIELDS, row, strict=True))
-        fields["experiment_id"] = str(fields["experiment_id"])
-        fields["status"] = RunStatus(fields["status"])
+        # _RUN_FIELDS are Run's leading fields, in order
         out.append(
             Run(
-                **fields,
+                row[0],
+                str(row[1]),
+                row[2],
+                RunStatus(row[3]),
+                *row[4:],
                 params=run_params.get(run_id, {}),
                 metrics=run_metrics.get(run_id, {}),
                 tags=run_tags.get(run_id, {}),
@@ -230,7 +219,19 @@ _RUN_FIELDS = (
     "host",
     "pid",
 )
-_RUN_COLUMNS = [runs.c[name] for name in _RUN_FIELDS]
+_IDS = sa.bindparam("ids", expanding=True)
+_RUNS_BY_ID = sa.select(*(runs.c[name] for name in _RUN_FIELDS)).where(runs.c.id.in_(_IDS))
+_TEXTS_BY_RUN = sa.union_all(
+    sa.select(sa.literal(0), params.c.run_id, params.c.key, params.c.value).where(
+        params.c.run_id.in_(_IDS)
+    ),
+    sa.select(sa.literal(1), tags.c.run_id, tags.c.key, tags.c.value).where(
+        tags.c.run_id.in_(_IDS)
+    ),
+)
+_LATEST_BY_RUN = sa.select(
+    latest_metrics.c.run_id, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.is_nan
+).where(latest_metrics.c.run_id.in_(_IDS))
 
 
 def get(conn: Connection, run_id: str) -> Run:

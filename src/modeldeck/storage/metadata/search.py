@@ -12,6 +12,8 @@ from sqlalchemy.engine import Connection
 from modeldeck.core.filters import And, Comparison, Expr, Key, Or, OrderBy
 from modeldeck.storage.db.tables import datasets, latest_metrics, params, run_inputs, runs, tags
 
+_TABLES = {"metric": latest_metrics, "param": params, "tag": tags}
+
 ATTRIBUTES: dict[str, Any] = {
     "run_id": runs.c.id,
     "run_name": runs.c.name,
@@ -33,15 +35,41 @@ def search_ids(
     limit: int,
     offset: int = 0,
 ) -> list[str]:
+    """Ids of matching runs, best first.
+
+    Comparisons ANDed at the top of the filter on metrics, params or tags become inner joins
+    (each (run, key) has one row, so a join never repeats a run); the planner can then start
+    from the most selective index, e.g. ``latest_metrics(key, value)``. Everything else is an
+    EXISTS test. An order key already joined by the filter reuses that join.
+    """
     query = sa.select(runs.c.id).where(runs.c.experiment_id.in_(list(experiment_ids)))
-    if where is not None:
-        query = query.where(_compile(where))
+    items = () if where is None else where.items if isinstance(where, And) else (where,)
+    joined: dict[Key, Any] = {}
+    for index, item in enumerate(items):
+        if isinstance(item, Comparison) and _joinable(item):
+            table = _TABLES[item.key.kind]
+            alias = table.alias(f"filter_{index}")
+            on = [alias.c.run_id == runs.c.id, alias.c.key == item.key.name]
+            if item.key.kind == "metric":
+                on.append(alias.c.is_nan.is_(False))
+            query = query.join(alias, sa.and_(*on, _apply(alias.c.value, item)))
+            joined.setdefault(item.key, alias.c.value)
+        else:
+            query = query.where(_compile(item))
     for index, item in enumerate(order_by):
-        query, column = _order_column(query, item.key, index)
-        missing = column.is_(None)
-        query = query.order_by(missing, column.desc() if item.descending else column.asc())
+        column = joined.get(item.key)
+        if column is None:
+            query, column = _order_column(query, item.key, index)
+            query = query.order_by(column.is_(None))
+        query = query.order_by(column.desc() if item.descending else column.asc())
     query = query.order_by(runs.c.start_time.desc(), runs.c.id).limit(limit).offset(offset)
     return list(conn.execute(query).scalars())
+
+
+def _joinable(c: Comparison) -> bool:
+    if c.key.kind not in _TABLES or c.op in ("IS NULL", "IS NOT NULL"):
+        return False
+    return not (isinstance(c.value, float) and math.isnan(c.value))
 
 
 def _compile(expr: Expr) -> Any:
@@ -129,8 +157,7 @@ def _as_ints(value: Any) -> Any:
 def _order_column(query: Any, key: Key, index: int) -> tuple[Any, Any]:
     if key.kind == "attribute":
         return query, ATTRIBUTES[key.name]
-    table = {"metric": latest_metrics, "param": params, "tag": tags}[key.kind]
-    alias = table.alias(f"order_{index}")
+    alias = _TABLES[key.kind].alias(f"order_{index}")
     on = sa.and_(alias.c.run_id == runs.c.id, alias.c.key == key.name)
     if key.kind == "metric":
         on = sa.and_(on, alias.c.is_nan.is_(False))
