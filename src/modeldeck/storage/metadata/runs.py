@@ -190,7 +190,7 @@ def load(conn: Connection, run_ids: Sequence[str], *, with_inputs: bool = True) 
                 str(row[1]),
                 row[2],
                 RunStatus(row[3]),
-                *row[4:],
+                *row[4:],  # type: ignore[misc]  # the row holds exactly the remaining fields
                 params=run_params.get(run_id, {}),
                 metrics=run_metrics.get(run_id, {}),
                 tags=run_tags.get(run_id, {}),
@@ -219,7 +219,7 @@ _RUN_FIELDS = (
     "host",
     "pid",
 )
-_IDS = sa.bindparam("ids", expanding=True)
+_IDS: sa.BindParameter[str] = sa.bindparam("ids", expanding=True)
 _RUNS_BY_ID = sa.select(*(runs.c[name] for name in _RUN_FIELDS)).where(runs.c.id.in_(_IDS))
 _TEXTS_BY_RUN = sa.union_all(
     sa.select(sa.literal(0), params.c.run_id, params.c.key, params.c.value).where(

@@ -56,12 +56,12 @@ def search_ids(
             joined.setdefault(item.key, alias.c.value)
         else:
             query = query.where(_compile(item))
-    for index, item in enumerate(order_by):
-        column = joined.get(item.key)
+    for index, order in enumerate(order_by):
+        column = joined.get(order.key)
         if column is None:
-            query, column = _order_column(query, item.key, index)
+            query, column = _order_column(query, order.key, index)
             query = query.order_by(column.is_(None))
-        query = query.order_by(column.desc() if item.descending else column.asc())
+        query = query.order_by(column.desc() if order.descending else column.asc())
     query = query.order_by(runs.c.start_time.desc(), runs.c.id).limit(limit).offset(offset)
     return list(conn.execute(query).scalars())
 
