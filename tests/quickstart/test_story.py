@@ -132,7 +132,26 @@ def test_summary_tells_what_to_run_next(story):
     out = story.output
     for name in CANDIDATES:
         assert name in out
-    best = story.result.best_run_id
+    best = story.result.best_run_id[:8]
     assert "modeldeck runs list --experiment churn" in out
     assert f"modeldeck runs show {best}" in out
     assert f"modeldeck runs compare {best} " in out
+
+
+def test_the_suggested_commands_work(story):
+    from typer.testing import CliRunner
+
+    from modeldeck.cli.main import app
+
+    lines = [line for line in story.output.splitlines() if "modeldeck runs" in line]
+    # "│   modeldeck runs show 1a2b3c4d   │" -> ["runs", "show", "1a2b3c4d"]
+    commands = [line[line.index("modeldeck") :].strip(" │").split()[1:] for line in lines]
+    assert len(commands) == 3
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODELDECK_HOME", str(story.home))
+        fluent.reset()
+        for args in commands:
+            done = CliRunner().invoke(app, args)
+            assert done.exit_code == 0, (args, done.output)
+            assert "logreg" in done.output or "random-forest" in done.output
+        fluent.reset()

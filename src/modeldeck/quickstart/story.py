@@ -309,7 +309,7 @@ def _print_summary(
         caption=f"cv: mean ± sd over {CV_FOLDS} folds of train; auc, f1, log loss: on eval",
     )
     table.add_column("candidate", no_wrap=True)
-    table.add_column("run id", no_wrap=True)
+    table.add_column("run", no_wrap=True)
     for column in ("cv auc", "auc", "f1", "log loss"):
         table.add_column(column, justify="right", no_wrap=True)
     for name, run_id in result.run_ids.items():
@@ -317,7 +317,7 @@ def _print_summary(
         best = run_id == result.best_run_id
         table.add_row(
             f"★ {name}" if best else name,
-            run_id,
+            run_id[:8],  # the CLI takes any unique prefix
             f"{m['cv_auc_mean']:.3f}±{m['cv_auc_std']:.3f}",
             f"{m['eval_auc']:.3f}",
             f"{m['eval_f1']:.3f}",
@@ -337,8 +337,8 @@ def _print_summary(
             f"{result.best_value:.3f}), run [bold]{result.best_run_id}[/].\n"
             f"Recorded in {seconds:.1f} s. What to run next:\n\n"
             f"  [cyan]modeldeck runs list --experiment {result.experiment}[/]\n"
-            f"  [cyan]modeldeck runs compare {result.best_run_id} {other}[/]\n"
-            f"  [cyan]modeldeck runs show {result.best_run_id}[/]",
+            f"  [cyan]modeldeck runs compare {result.best_run_id[:8]} {other[:8]}[/]\n"
+            f"  [cyan]modeldeck runs show {result.best_run_id[:8]}[/]",
             title="Next steps",
             expand=False,
         )
