@@ -131,3 +131,141 @@ artifacts = sa.Table(
     sa.Column("created_at", Millis, nullable=False),
     sa.Index("ix_artifacts_digest", "digest"),
 )
+
+# --- registry and governance (revision 0002) ------------------------------------------------
+
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(250), nullable=False, unique=True),
+    sa.Column("project", sa.String(250), nullable=False, server_default="default"),
+    sa.Column("description", sa.Text),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+)
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("model_id", BigId, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id")),
+    sa.Column("artifact_path", sa.String(1000)),
+    sa.Column("package_digest", sa.String(64), nullable=False),
+    sa.Column("flavor", sa.String(64)),
+    sa.Column("signature", sa.JSON),
+    sa.Column("description", sa.Text),
+    sa.Column("replaces_version", sa.Integer),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.UniqueConstraint("model_id", "version"),
+    sa.Index("ix_model_versions_run", "run_id"),
+)
+
+model_tags = sa.Table(
+    "model_tags",
+    metadata,
+    sa.Column("model_id", BigId, sa.ForeignKey("registered_models.id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+version_tags = sa.Table(
+    "version_tags",
+    metadata,
+    sa.Column("version_id", BigId, sa.ForeignKey("model_versions.id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+aliases = sa.Table(
+    "aliases",
+    metadata,
+    sa.Column("model_id", BigId, sa.ForeignKey("registered_models.id"), primary_key=True),
+    sa.Column("alias", sa.String(250), primary_key=True),
+    sa.Column("version_id", BigId, sa.ForeignKey("model_versions.id"), nullable=False),
+    sa.Column("set_by", sa.String(250), nullable=False),
+    sa.Column("set_at", Millis, nullable=False),
+)
+
+# Every move of an alias, kept for ever: "which version was champion at 14:00" is one query.
+alias_events = sa.Table(
+    "alias_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("model_id", BigId, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("alias", sa.String(250), nullable=False),
+    sa.Column("version", sa.Integer),  # NULL: the alias was removed
+    sa.Column("previous_version", sa.Integer),
+    sa.Column("actor", sa.String(250), nullable=False),
+    sa.Column("at", Millis, nullable=False),
+    sa.Index("ix_alias_events_model_alias_at", "model_id", "alias", "at"),
+)
+
+evaluations = sa.Table(
+    "evaluations",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("version_id", BigId, sa.ForeignKey("model_versions.id"), nullable=False),
+    sa.Column("dataset_id", sa.String(32), sa.ForeignKey("datasets.id")),
+    sa.Column("dataset_digest", sa.String(64)),
+    sa.Column("policy", sa.JSON, nullable=False),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.Column("plots", sa.JSON, nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("champion_version", sa.Integer),
+    sa.Column("actor", sa.String(250), nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Index("ix_evaluations_version_created", "version_id", "created_at"),
+)
+
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("version_id", BigId, sa.ForeignKey("model_versions.id"), nullable=False),
+    sa.Column("reviewer", sa.String(250), nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("comment", sa.Text),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Index("ix_approvals_version", "version_id"),
+)
+
+role_grants = sa.Table(
+    "role_grants",
+    metadata,
+    sa.Column("project", sa.String(250), primary_key=True),
+    sa.Column("user", sa.String(250), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("granted_by", sa.String(250), nullable=False),
+    sa.Column("granted_at", Millis, nullable=False),
+)
+
+# Append-only and hash-chained. before/after are stored as the exact canonical JSON text that
+# was hashed, so verification never depends on how a database re-serialises JSON.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", Millis, nullable=False),
+    sa.Column("actor", sa.String(250), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(1000), nullable=False),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_log_subject", "subject"),
+)
+
+model_cards = sa.Table(
+    "model_cards",
+    metadata,
+    sa.Column("version_id", BigId, sa.ForeignKey("model_versions.id"), primary_key=True),
+    sa.Column("sections", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("updated_by", sa.String(250), nullable=False),
+    sa.Column("updated_at", Millis, nullable=False),
+)
