@@ -141,6 +141,8 @@ registered_models = sa.Table(
     sa.Column("name", sa.String(250), nullable=False, unique=True),
     sa.Column("project", sa.String(250), nullable=False, server_default="default"),
     sa.Column("description", sa.Text),
+    # aliases that move only after passed gates and an approval; changed by admins, audited
+    sa.Column("protected_aliases", sa.JSON, nullable=False),
     sa.Column("created_by", sa.String(250), nullable=False),
     sa.Column("created_at", Millis, nullable=False),
 )

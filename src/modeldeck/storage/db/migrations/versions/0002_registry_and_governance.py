@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 16:22:45.455744
+Create Date: 2026-11-26 16:23:33.895927
 """
 
 import sqlalchemy as sa
@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=250), nullable=False),
         sa.Column("project", sa.String(length=250), server_default="default", nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("protected_aliases", sa.JSON(), nullable=False),
         sa.Column("created_by", sa.String(length=250), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_registered_models")),
