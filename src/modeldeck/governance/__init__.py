@@ -1,0 +1,1 @@
+"""Governance: roles per project, the audit log and its verification, model cards."""

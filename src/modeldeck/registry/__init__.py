@@ -1,0 +1,1 @@
+"""The model registry: versions, aliases and their history, reviews, promotion, lineage."""
