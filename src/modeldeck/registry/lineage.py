@@ -44,7 +44,7 @@ def lineage(db: Database, name: str, version: int) -> Lineage:
             parents.append(parent)
             parent_id = parent.parent_id
         inputs = [*(run.inputs if run else ()), *(i for p in parents for i in p.inputs)]
-        replaces = []
+        replaces: list[ModelVersion] = []
         previous = this.replaces_version
         while previous is not None and len(replaces) < 1000:
             older = rows.get_version(conn, name, previous)
