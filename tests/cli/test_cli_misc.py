@@ -6,6 +6,7 @@ import json
 from types import SimpleNamespace
 
 import modeldeck
+from modeldeck.storage.db.migrate import HEAD
 
 
 def test_experiments_list(cli, two_runs):
@@ -25,7 +26,7 @@ def test_db_upgrade_reports_revisions(cli, home, monkeypatch):
     monkeypatch.setenv("MODELDECK_TRACKING_URI", f"sqlite:///{home / 'fresh.db'}")
     first = cli("db", "upgrade")
     assert first.exit_code == 0, first.output
-    assert "none → 0001" in first.stdout
+    assert f"none → {HEAD}" in first.stdout
     again = cli("db", "upgrade")
     assert "already the latest" in again.stdout
 

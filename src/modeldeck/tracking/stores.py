@@ -21,4 +21,4 @@ def open_tracker(settings: Settings) -> Tracker:
         )
     db = Database(settings.tracking_uri)
     ensure_current(db, auto_upgrade=settings.is_embedded)
-    return Tracker(db, open_object_store(settings.artifacts_uri))
+    return Tracker(db, open_object_store(settings.artifacts_uri), actor=settings.user)

@@ -18,6 +18,7 @@ from modeldeck.core.errors import InvalidInput, NotFound
 from modeldeck.core.filters import parse_filter, parse_order_by
 from modeldeck.storage.db.engine import Database
 from modeldeck.storage.metadata import artifacts as artifact_rows
+from modeldeck.storage.metadata import audit
 from modeldeck.storage.metadata import datasets as dataset_rows
 from modeldeck.storage.metadata import experiments as experiment_rows
 from modeldeck.storage.metadata import runs as run_rows
@@ -44,8 +45,15 @@ class Page:
 
 
 class Tracker:
-    def __init__(self, db: Database, objects: ObjectStore, clock: Callable[[], int] = now_ms):
+    def __init__(
+        self,
+        db: Database,
+        objects: ObjectStore,
+        clock: Callable[[], int] = now_ms,
+        actor: str = "unknown",
+    ) -> None:
         self.db = db
+        self.actor = actor  # who acts when a call does not say
         self.objects = objects
         self.clock = clock
         self._stored_documents: dict[bytes, str] = {}
@@ -109,6 +117,14 @@ class Tracker:
             run_rows.insert(conn, values)
             if clean_tags:
                 run_rows.set_tags(conn, run_id, clean_tags)
+            audit.append(
+                conn,
+                actor=user,
+                action="run.create",
+                subject=f"runs:/{run_id}",
+                at=values["start_time"],
+                after={"experiment": experiment, "name": values["name"], "parent_id": parent_id},
+            )
         values["experiment_id"] = str(values["experiment_id"])
         return Run(
             status=RunStatus.RUNNING,
@@ -121,10 +137,13 @@ class Tracker:
         run_id: str,
         status: RunStatus = RunStatus.FINISHED,
         metrics: Sequence[MetricRow] = (),
+        actor: str | None = None,
     ) -> None:
         """Mark a run ended, storing its last queued metrics in the same transaction."""
         with self.db.write() as conn:
-            run_rows.set_status(conn, run_id, RunStatus(status), self.clock())
+            now = self.clock()
+            run_rows.set_status(conn, run_id, RunStatus(status), now)
+            self._audit(conn, actor, "run.end", run_id, {"status": RunStatus(status).value}, now)
             if metrics:
                 for other in {row[0] for row in metrics} - {run_id}:
                     run_rows.require(conn, other)
@@ -211,6 +230,7 @@ class Tracker:
         context: str,
         store: bool = True,
         source: str | None = None,
+        actor: str | None = None,
     ) -> Dataset:
         from modeldeck.tracking import datasets as describe
 
@@ -249,6 +269,8 @@ class Tracker:
         with self.db.write() as conn:
             dataset = dataset_rows.get_or_create(conn, values)
             dataset_rows.link(conn, run_id, dataset.id, context)
+            change = {"dataset": dataset.name, "digest": dataset.digest, "context": context}
+            self._audit(conn, actor, "dataset.log", run_id, change)
         return dataset
 
     def datasets(self, name_or_digest: str) -> list[Dataset]:
@@ -258,7 +280,11 @@ class Tracker:
     # artifacts -----------------------------------------------------------------------------
 
     def log_artifact(
-        self, run_id: str, local_path: str | os.PathLike[str], name: str | None
+        self,
+        run_id: str,
+        local_path: str | os.PathLike[str],
+        name: str | None,
+        actor: str | None = None,
     ) -> Artifact:
         path = Path(local_path)
         if not path.exists():
@@ -268,18 +294,16 @@ class Tracker:
             run_rows.require(conn, run_id)
         info = self.objects.put_dir(path) if path.is_dir() else self.objects.put_file(path)
         artifact = Artifact(artifact_path, info.digest, info.size, is_dir=path.is_dir())
-        with self.db.write() as conn:
-            artifact_rows.put(conn, run_id, artifact, self.clock())
+        self._record_artifact(run_id, artifact, actor)
         return artifact
 
-    def log_bytes(self, run_id: str, data: bytes, name: str) -> Artifact:
+    def log_bytes(self, run_id: str, data: bytes, name: str, actor: str | None = None) -> Artifact:
         artifact_path = _artifact_path(name)
         with self.db.read() as conn:
             run_rows.require(conn, run_id)
         info = self.objects.put_bytes(data)
         artifact = Artifact(artifact_path, info.digest, info.size)
-        with self.db.write() as conn:
-            artifact_rows.put(conn, run_id, artifact, self.clock())
+        self._record_artifact(run_id, artifact, actor)
         return artifact
 
     def artifacts(self, run_id: str) -> list[Artifact]:
@@ -313,6 +337,31 @@ class Tracker:
         return self.objects.get_file(entry.digest, dest)
 
     # internals -----------------------------------------------------------------------------
+
+    def _record_artifact(self, run_id: str, artifact: Artifact, actor: str | None) -> None:
+        with self.db.write() as conn:
+            now = self.clock()
+            artifact_rows.put(conn, run_id, artifact, now)
+            change = {"path": artifact.path, "digest": artifact.digest, "size": artifact.size}
+            self._audit(conn, actor, "artifact.log", run_id, change, now)
+
+    def _audit(
+        self,
+        conn: Connection,
+        actor: str | None,
+        action: str,
+        run_id: str,
+        after: dict[str, Any],
+        at: int | None = None,
+    ) -> None:
+        audit.append(
+            conn,
+            actor=actor or self.actor,
+            action=action,
+            subject=f"runs:/{run_id}",
+            at=self.clock() if at is None else at,
+            after=after,
+        )
 
     def _experiment_id(self, conn: Connection, name: str) -> int:
         """Experiments are never deleted, so a name's id is remembered for the process."""
