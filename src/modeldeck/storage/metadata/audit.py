@@ -85,7 +85,11 @@ def records(
     query = sa.select(audit_log)
     if subject:
         query = query.where(
-            sa.or_(audit_log.c.subject == subject, audit_log.c.subject.startswith(subject + "/"))
+            sa.or_(
+                audit_log.c.subject == subject,
+                audit_log.c.subject.startswith(subject + "/"),
+                audit_log.c.subject.startswith(subject + "@"),
+            )
         )
     if actor:
         query = query.where(audit_log.c.actor == actor)

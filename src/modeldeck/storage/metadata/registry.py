@@ -53,14 +53,14 @@ def get_model(conn: Connection, name: str) -> RegisteredModel:
     tags = dict(
         conn.execute(
             sa.select(model_tags.c.key, model_tags.c.value).where(model_tags.c.model_id == row.id)
-        ).tuples()
+        ).all()
     )
     alias_map = dict(
         conn.execute(
             sa.select(aliases.c.alias, V.c.version)
             .join(V, V.c.id == aliases.c.version_id)
             .where(aliases.c.model_id == row.id)
-        ).tuples()
+        ).all()
     )
     latest = conn.execute(
         sa.select(sa.func.max(V.c.version)).where(V.c.model_id == row.id)
