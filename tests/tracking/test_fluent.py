@@ -118,6 +118,8 @@ def test_public_surface_is_pinned() -> None:
         [
             *("ActiveRun", "AlreadyExists", "Artifact", "Conflict", "Dataset", "Experiment"),
             *("FilterSyntaxError", "InvalidInput", "Metric", "ModeldeckError", "NotFound"),
+            *("GateFailed", "PermissionDenied", "approve", "get_model_version", "promote"),
+            *("register_model", "reject"),
             *("Run", "RunStatus", "__version__", "active_run", "download_artifact", "end_run"),
             *("flush", "get_metric_history", "get_run", "log_artifact", "log_dataset"),
             *("log_dict", "log_figure", "log_metric", "log_metrics", "log_param", "log_params"),

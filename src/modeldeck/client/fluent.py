@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from modeldeck.core import validation as check
 from modeldeck.core.entities import Artifact, Dataset, Metric, Run, RunStatus
 from modeldeck.core.errors import Conflict
+from modeldeck.core.governance import Approval
+from modeldeck.core.registry import AliasEvent, ModelVersion
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -308,6 +310,41 @@ def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
 
 def download_artifact(run_id: str, path: str, dest: str | os.PathLike[str]) -> Path:
     return client().download_artifact(run_id, path, dest)
+
+
+# registry ------------------------------------------------------------------------------------
+
+
+def register_model(
+    source: str,
+    name: str,
+    *,
+    description: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    replaces: int | None = None,
+) -> ModelVersion:
+    """Register ``runs:/<run id>/model`` as the next version of ``name`` (created if new)."""
+    return client().register_model(
+        source, name, description=description, tags=tags, replaces=replaces
+    )
+
+
+def approve(name: str, version: int, comment: str | None = None) -> Approval:
+    """Approve a version as the current user (a reviewer who is not its author)."""
+    return client().approve(name, version, comment)
+
+
+def reject(name: str, version: int, comment: str | None = None) -> Approval:
+    return client().reject(name, version, comment)
+
+
+def promote(name: str, version: int, alias: str = "champion") -> AliasEvent | None:
+    """Move ``alias`` to ``version``; a protected alias needs passed gates and an approval."""
+    return client().promote(name, version, alias)
+
+
+def get_model_version(name: str, version: int | str) -> ModelVersion:
+    return client().get_model_version(name, version)
 
 
 def _forget_after_fork() -> None:

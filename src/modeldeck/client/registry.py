@@ -1,0 +1,225 @@
+"""The registry half of the local client: versions, reviews, promotion, lineage, audit, roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from modeldeck.core.errors import InvalidInput
+from modeldeck.core.governance import Approval, AuditRecord, ChainCheck, Role
+from modeldeck.core.refs import AliasRef, ModelSource, RunModelRef, VersionRef, parse_model_uri
+from modeldeck.core.registry import AliasEvent, Evaluation, ModelVersion, RegisteredModel
+
+if TYPE_CHECKING:
+    from modeldeck.core.settings import Settings
+    from modeldeck.registry.lineage import DatasetUse, Lineage
+    from modeldeck.registry.reviews import Reviews
+    from modeldeck.registry.service import Registry
+    from modeldeck.tracking.tracker import Tracker
+
+MANIFEST_FILE = "modeldeck-model.json"
+
+
+class RegistryMethods:
+    """Mixed into LocalClient, which provides ``settings`` and ``tracker``."""
+
+    settings: Settings
+
+    if TYPE_CHECKING:
+
+        @property
+        def tracker(self) -> Tracker: ...
+
+    @cached_property
+    def registry(self) -> Registry:
+        from modeldeck.registry.service import Registry
+
+        return Registry(self.tracker.db, self.tracker.objects, self.tracker.clock)
+
+    @cached_property
+    def reviews(self) -> Reviews:
+        from modeldeck.registry.reviews import Reviews
+
+        return Reviews(self.tracker.db, self.tracker.objects, self.tracker.clock)
+
+    # versions ---------------------------------------------------------------------------------
+
+    def register_model(
+        self,
+        source: str,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        replaces: int | None = None,
+    ) -> ModelVersion:
+        """Register the model package at ``runs:/<run id>/<path>`` as a new version of ``name``."""
+        from modeldeck.registry.service import PackageInfo
+
+        ref = parse_model_uri(source)
+        if not isinstance(ref, RunModelRef):
+            raise InvalidInput(f"register a run's model (runs:/<run id>/<path>), not {source}")
+        artifact, inner = self.tracker.artifact(ref.run_id, ref.path)
+        if inner is not None or not artifact.is_dir:
+            raise InvalidInput(f"{source} is a file, not a model package directory")
+        manifest = self.package_manifest(artifact.digest, source)
+        package = PackageInfo(
+            package_digest=artifact.digest,
+            run_id=ref.run_id,
+            artifact_path=artifact.path,
+            flavor=manifest.get("flavor"),
+            signature=manifest.get("signature"),
+        )
+        return self.registry.register(
+            name,
+            package,
+            self.settings.user,
+            description=description,
+            tags=tags,
+            replaces=replaces,
+        )
+
+    def package_manifest(self, package_digest: str, where: str) -> dict[str, Any]:
+        entries = self.tracker.objects.read_manifest(package_digest).entries
+        entry = entries.get(MANIFEST_FILE)
+        if entry is None:
+            raise InvalidInput(
+                f"{where} is not a model package (it has no {MANIFEST_FILE}): "
+                "log models with modeldeck.log_model"
+            )
+        manifest: dict[str, Any] = json.loads(self.tracker.objects.read_bytes(entry.digest))
+        return manifest
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        return self.registry.version(name, version)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return self.registry.model(name)
+
+    def search_models(self, name_like: str | None = None) -> list[RegisteredModel]:
+        return self.registry.models(name_like)
+
+    def model_versions(self, name: str) -> list[ModelVersion]:
+        return self.registry.versions(name)
+
+    def resolve_model_version(self, uri: str) -> ModelVersion:
+        ref = parse_model_uri(uri)
+        if isinstance(ref, VersionRef):
+            return self.registry.version(ref.name, ref.version)
+        if isinstance(ref, AliasRef):
+            return self.registry.by_alias(ref.name, ref.alias)
+        raise InvalidInput(
+            f"{uri} is not a registry reference (models:/name/3, models:/name@alias)"
+        )
+
+    def resolve_model_uri(self, uri: str) -> ModelSource:
+        version = self.resolve_model_version(uri)
+        return ModelSource(version.run_id, version.artifact_path, version.package_digest)
+
+    def set_model_description(self, name: str, version: int, text: str) -> None:
+        self.registry.set_description(name, version, text, self.settings.user)
+
+    def set_model_version_tags(self, name: str, version: int, tags: Mapping[str, Any]) -> None:
+        self.registry.set_tags(name, version, tags, self.settings.user)
+
+    def set_protected_aliases(self, name: str, aliases: list[str]) -> None:
+        self.registry.set_protected_aliases(name, aliases, self.settings.user)
+
+    # reviews and aliases -----------------------------------------------------------------------
+
+    def record_evaluation(self, name: str, version: int, **evidence: Any) -> Evaluation:
+        return self.reviews.record_evaluation(name, version, actor=self.settings.user, **evidence)
+
+    def evaluations(self, name: str, version: int) -> list[Evaluation]:
+        return self.reviews.evaluations(name, version)
+
+    def approve(self, name: str, version: int, comment: str | None = None) -> Approval:
+        return self.reviews.approve(name, version, self.settings.user, comment)
+
+    def reject(self, name: str, version: int, comment: str | None = None) -> Approval:
+        return self.reviews.reject(name, version, self.settings.user, comment)
+
+    def decisions(self, name: str, version: int) -> list[Approval]:
+        return self.reviews.decisions(name, version)
+
+    def promotion_blockers(self, name: str, version: int) -> list[str]:
+        return self.reviews.blockers(name, version)
+
+    def promote(self, name: str, version: int, alias: str = "champion") -> AliasEvent | None:
+        """Point ``alias`` at ``version``; a protected alias needs passed gates and approval."""
+        return self.reviews.move_alias(name, version, alias, self.settings.user)
+
+    def remove_alias(self, name: str, alias: str) -> None:
+        self.reviews.remove_alias(name, alias, self.settings.user)
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        return self.registry.alias_history(name, alias)
+
+    def version_at(self, name: str, alias: str, when: dt.datetime | str | int) -> int | None:
+        """Which version ``alias`` pointed at, at ``when`` (datetime, ISO text or epoch ms)."""
+        return self.registry.alias_at(name, alias, to_millis(when))
+
+    # lineage, audit, roles ----------------------------------------------------------------------
+
+    def lineage(self, name: str, version: int) -> Lineage:
+        from modeldeck.registry.lineage import lineage
+
+        return lineage(self.tracker.db, name, version)
+
+    def trained_on(self, dataset: str) -> list[DatasetUse]:
+        from modeldeck.registry.lineage import trained_on
+
+        return trained_on(self.tracker.db, dataset)
+
+    def audit_log(
+        self,
+        subject: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditRecord]:
+        from modeldeck.governance import auditing
+
+        return auditing.log(
+            self.tracker.db, subject=subject, actor=actor, action=action, limit=limit
+        )
+
+    def verify_audit(self) -> ChainCheck:
+        from modeldeck.governance import auditing
+
+        return auditing.verify(self.tracker.db)
+
+    def grant(self, user: str, role: Role | str, project: str = "default") -> None:
+        from modeldeck.governance import access
+
+        chosen = role if isinstance(role, Role) else Role.parse(role)
+        access.grant(self.tracker.db, self.tracker.clock, project, user, chosen, self.settings.user)
+
+    def revoke(self, user: str, project: str = "default") -> None:
+        from modeldeck.governance import access
+
+        access.revoke(self.tracker.db, self.tracker.clock, project, user, self.settings.user)
+
+    def roles(self, project: str = "default") -> dict[str, Role]:
+        from modeldeck.storage.metadata import roles as role_rows
+
+        with self.tracker.db.read() as conn:
+            return role_rows.grants(conn, project)
+
+
+def to_millis(when: dt.datetime | str | int) -> int:
+    if isinstance(when, int):
+        return when
+    if isinstance(when, str):
+        try:
+            when = dt.datetime.fromisoformat(when)
+        except ValueError:
+            raise InvalidInput(
+                f"cannot read the time {when!r}: use ISO 8601, e.g. 2026-03-01T14:00"
+            ) from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # a naive time is local time, as people write it
+    return int(when.timestamp() * 1000)
