@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from modeldeck._version import __version__
-from modeldeck.cli import artifacts, db, experiments, quickstart, render, runs
+from modeldeck.cli import artifacts, audit, db, experiments, models, quickstart, render, runs, users
 from modeldeck.core.errors import ModeldeckError
 
 
@@ -46,6 +46,9 @@ app = typer.Typer(
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(artifacts.app, name="artifacts")
+app.add_typer(models.app, name="models")
+app.add_typer(audit.app, name="audit")
+app.add_typer(users.app, name="users")
 app.add_typer(db.app, name="db")
 app.command("quickstart")(quickstart.quickstart)
 
