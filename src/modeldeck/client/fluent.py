@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from modeldeck.client.local import LocalClient
+    from modeldeck.governance.cards import ModelCard
+    from modeldeck.models.package import ModelInfo
+    from modeldeck.models.predictor import Predictor
+    from modeldeck.models.signature import Signature
 
 _lock = threading.RLock()
 _client: LocalClient | None = None
@@ -312,6 +316,43 @@ def download_artifact(run_id: str, path: str, dest: str | os.PathLike[str]) -> P
     return client().download_artifact(run_id, path, dest)
 
 
+# models (packages, loading) -----------------------------------------------------------------
+
+
+def log_model(
+    model: Any,
+    name: str = "model",
+    *,
+    input_example: Any = None,
+    signature: Signature | Mapping[str, Any] | None = None,
+    serialization: str | None = None,
+    requirements: Sequence[str] | None = None,
+) -> ModelInfo:
+    """Store ``model`` as a package in the active run, under ``name``; load it with
+    ``load_model(info.model_uri)``.
+
+    scikit-learn estimators are saved with skops (``serialization="joblib"`` opts into a pickle,
+    which then needs ``allow_pickle=True`` to load); other objects with ``predict`` are saved by
+    their own ``save``/``load`` methods or else pickled. The signature is inferred from
+    ``input_example`` (a DataFrame, list of dicts or dict of lists) unless given.
+    """
+    return client().log_model(
+        _current().id,
+        model,
+        name,
+        input_example=input_example,
+        signature=signature,
+        serialization=serialization,
+        requirements=requirements,
+    )
+
+
+def load_model(uri: str, *, allow_pickle: bool = False) -> Predictor:
+    """A predictor for ``runs:/<run>/<path>``, ``models:/<name>/<version>`` or
+    ``models:/<name>@<alias>``; its ``predict(df)`` enforces the model's signature."""
+    return client().load_model(uri, allow_pickle=allow_pickle)
+
+
 # registry ------------------------------------------------------------------------------------
 
 
@@ -345,6 +386,28 @@ def promote(name: str, version: int, alias: str = "champion") -> AliasEvent | No
 
 def get_model_version(name: str, version: int | str) -> ModelVersion:
     return client().get_model_version(name, version)
+
+
+# model cards ---------------------------------------------------------------------------------
+
+
+def model_card(name: str, version: int) -> ModelCard:
+    """The model card of a version (Mitchell et al. 2019): ``card.sections`` maps each section to
+    Markdown, generated from the version's records or written by people."""
+    return client().model_card(name, version)
+
+
+def edit_model_card(
+    name: str, version: int, sections: Mapping[str, str] | None = None, **texts: str
+) -> ModelCard:
+    """Write human sections of a card, as a dict or as keywords:
+    ``edit_model_card("churn", 3, intended_use="...", factors="...")``.
+
+    The sections people write are intended_use, factors, ethical_considerations and
+    caveats_and_recommendations; an empty text restores the placeholder. The card goes back
+    to draft.
+    """
+    return client().edit_model_card(name, version, {**(sections or {}), **texts})
 
 
 def _forget_after_fork() -> None:

@@ -15,6 +15,7 @@ from modeldeck.core.registry import AliasEvent, Evaluation, ModelVersion, Regist
 
 if TYPE_CHECKING:
     from modeldeck.core.settings import Settings
+    from modeldeck.governance.cards import ModelCard
     from modeldeck.registry.lineage import DatasetUse, Lineage
     from modeldeck.registry.reviews import Reviews
     from modeldeck.registry.service import Registry
@@ -32,6 +33,8 @@ class RegistryMethods:
 
         @property
         def tracker(self) -> Tracker: ...
+
+        def flush(self) -> None: ...
 
     @cached_property
     def registry(self) -> Registry:
@@ -208,6 +211,46 @@ class RegistryMethods:
 
         with self.tracker.db.read() as conn:
             return role_rows.grants(conn, project)
+
+    # model cards ------------------------------------------------------------------------------
+
+    def model_card(self, name: str, version: int) -> ModelCard:
+        """The card of a version: sections generated from its records, and those people wrote."""
+        from modeldeck.governance import cards
+
+        self.flush()  # metrics still queued for the writer belong on the card
+        return cards.generate(self.tracker.db, name, version)
+
+    def edit_model_card(self, name: str, version: int, sections: Mapping[str, str]) -> ModelCard:
+        """Write the human sections (intended_use, factors, ethical_considerations,
+        caveats_and_recommendations); an empty text restores the placeholder. Sends the card
+        back to draft."""
+        from modeldeck.governance import cards
+
+        self.flush()
+        return cards.edit(
+            self.tracker.db, self.tracker.clock, name, version, sections, self.settings.user
+        )
+
+    def set_model_card_status(self, name: str, version: int, status: str) -> ModelCard:
+        """draft → in_review → approved (by a reviewer who is not the version's author), or
+        back to draft."""
+        from modeldeck.governance import cards
+
+        self.flush()
+        return cards.set_status(
+            self.tracker.db, self.tracker.clock, name, version, status, self.settings.user
+        )
+
+    def render_model_card(self, name: str, version: int, format: str = "markdown") -> str:
+        """The card as Markdown or as a self-contained HTML page."""
+        from modeldeck.governance import cards
+
+        kind = format.lower()
+        if kind not in ("markdown", "md", "html"):
+            raise InvalidInput(f"unknown model card format {format!r}; use markdown or html")
+        card = self.model_card(name, version)
+        return cards.render_html(card) if kind == "html" else cards.render_markdown(card)
 
 
 def to_millis(when: dt.datetime | str | int) -> int:
