@@ -15,7 +15,18 @@ import typer
 from typer.core import TyperGroup
 
 from modeldeck._version import __version__
-from modeldeck.cli import artifacts, audit, db, experiments, models, quickstart, render, runs, users
+from modeldeck.cli import (
+    artifacts,
+    audit,
+    db,
+    experiments,
+    models,
+    quickstart,
+    render,
+    review,  # noqa: F401  (adds `models evaluate` and `models card`)
+    runs,
+    users,
+)
 from modeldeck.core.errors import ModeldeckError
 
 

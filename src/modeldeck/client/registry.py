@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Mapping
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modeldeck.core.errors import InvalidInput
@@ -14,12 +16,16 @@ from modeldeck.core.refs import AliasRef, ModelSource, RunModelRef, VersionRef, 
 from modeldeck.core.registry import AliasEvent, Evaluation, ModelVersion, RegisteredModel
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from modeldeck.core.settings import Settings
     from modeldeck.governance.cards import ModelCard
+    from modeldeck.models.predictor import Predictor
     from modeldeck.registry.lineage import DatasetUse, Lineage
     from modeldeck.registry.reviews import Reviews
     from modeldeck.registry.service import Registry
     from modeldeck.tracking.tracker import Tracker
+    from modeldeck.validation.policy import Policy
 
 MANIFEST_FILE = "modeldeck-model.json"
 
@@ -35,6 +41,8 @@ class RegistryMethods:
         def tracker(self) -> Tracker: ...
 
         def flush(self) -> None: ...
+
+        def load_model(self, uri: str, *, allow_pickle: bool = False) -> Predictor: ...
 
     @cached_property
     def registry(self) -> Registry:
@@ -135,6 +143,53 @@ class RegistryMethods:
 
     def record_evaluation(self, name: str, version: int, **evidence: Any) -> Evaluation:
         return self.reviews.record_evaluation(name, version, actor=self.settings.user, **evidence)
+
+    def evaluate_model(
+        self,
+        name: str,
+        version: int,
+        data: pd.DataFrame | str | os.PathLike[str],
+        *,
+        policy: Policy | str | os.PathLike[str] | None = None,
+    ) -> Evaluation:
+        """Run the validation gates of ``name`` on ``version`` and store the evidence.
+
+        ``data`` holds the features and the policy's label (a DataFrame, or a parquet/CSV
+        file); ``policy`` is a Policy, a policy file, or None to find modeldeck.toml/.yaml from
+        the working folder up. The current champion, when there is one, is the baseline.
+        """
+        from modeldeck.models.signature import compatibility
+        from modeldeck.validation.evaluate import evaluate
+        from modeldeck.validation.plots import plots
+        from modeldeck.validation.policy import Policy, load_policy
+
+        chosen = policy if isinstance(policy, Policy) else load_policy(Path(policy or "."), name)
+        frame = read_frame(data)
+        candidate = self.load_model(f"models:/{name}/{version}")
+        champion_version = self.get_registered_model(name).aliases.get("champion")
+        champion = None
+        if champion_version is not None and champion_version != int(version):
+            champion = self.load_model(f"models:/{name}/{champion_version}")
+        else:
+            champion_version = None
+        result = evaluate(
+            candidate,
+            frame,
+            chosen,
+            champion=champion,
+            signature_compatibility=compatibility,
+            name=f"{name} version {version}",
+        )
+        return self.record_evaluation(
+            name,
+            int(version),
+            result=result.to_dict(),
+            policy=chosen.to_dict(),
+            passed=result.passed,
+            plots=plots(candidate, frame, chosen),
+            dataset_digest=result.dataset_digest,
+            champion_version=champion_version,
+        )
 
     def evaluations(self, name: str, version: int) -> list[Evaluation]:
         return self.reviews.evaluations(name, version)
@@ -251,6 +306,22 @@ class RegistryMethods:
             raise InvalidInput(f"unknown model card format {format!r}; use markdown or html")
         card = self.model_card(name, version)
         return cards.render_html(card) if kind == "html" else cards.render_markdown(card)
+
+
+def read_frame(data: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
+    """A DataFrame as given, or read from a parquet or CSV file."""
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data
+    path = Path(data)
+    if not path.is_file():
+        raise InvalidInput(f"evaluation data {path} is not a file")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if path.suffix.lower() in (".csv", ".tsv"):
+        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    raise InvalidInput(f"evaluation data {path}: use a .parquet or .csv file")
 
 
 def to_millis(when: dt.datetime | str | int) -> int:
