@@ -19,6 +19,7 @@ LAYERS = {
     **dict.fromkeys(["monitoring", "pipelines"], 2),
     "wire": 2,
     **dict.fromkeys(["client", "server", "cli", "ui", "quickstart", "__init__", "__main__"], 3),
+    "sklearn": 3,
 }
 # Services may use each other only where the lifecycle flows (DESIGN.md).
 SERVICE_FLOWS: dict[str, set[str]] = {

@@ -19,7 +19,7 @@ from modeldeck.core import validation as check
 from modeldeck.core.entities import Artifact, Dataset, Metric, Run, RunStatus
 from modeldeck.core.errors import Conflict
 from modeldeck.core.governance import Approval
-from modeldeck.core.registry import AliasEvent, ModelVersion
+from modeldeck.core.registry import AliasEvent, Evaluation, ModelVersion
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -408,6 +408,17 @@ def edit_model_card(
     to draft.
     """
     return client().edit_model_card(name, version, {**(sections or {}), **texts})
+
+
+def evaluate_model(
+    name: str,
+    version: int,
+    data: pd.DataFrame | str | os.PathLike[str],
+    *,
+    policy: Any = None,
+) -> Evaluation:
+    """Run the validation gates of ``name`` on ``version`` over ``data``; store the evidence."""
+    return client().evaluate_model(name, version, data, policy=policy)
 
 
 def _forget_after_fork() -> None:

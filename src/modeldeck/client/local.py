@@ -20,6 +20,9 @@ from modeldeck.core.settings import Settings
 if TYPE_CHECKING:
     import pandas as pd
 
+    from modeldeck.models.package import ModelInfo
+    from modeldeck.models.predictor import Predictor
+    from modeldeck.models.signature import Signature
     from modeldeck.tracking.buffer import MetricBuffer, MetricRow
     from modeldeck.tracking.tracker import Page, Tracker
 
@@ -207,6 +210,47 @@ class LocalClient(RegistryMethods):
             and run.pid is not None
             and run.pid != os.getpid()
             and not pid_alive(run.pid)
+        )
+
+    # models (packages, loading) ---------------------------------------------------------------
+
+    def log_model(
+        self,
+        run_id: str,
+        model: Any,
+        name: str = "model",
+        *,
+        input_example: Any = None,
+        signature: Signature | Mapping[str, Any] | None = None,
+        serialization: str | None = None,
+        requirements: Sequence[str] | None = None,
+    ) -> ModelInfo:
+        from modeldeck.models.package import log_model
+
+        return log_model(
+            self.tracker,
+            run_id,
+            model,
+            name,
+            input_example=input_example,
+            signature=signature,
+            serialization=serialization,
+            requirements=requirements,
+        )
+
+    def load_model(self, uri: str, *, allow_pickle: bool = False) -> Predictor:
+        """Load ``runs:/<run>/<path>``, ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
+
+        ``models:/`` URIs go through the registry's ``resolve_model_uri(uri) -> ModelSource``.
+        """
+        from modeldeck.models.loading import load_model
+
+        return load_model(
+            uri,
+            self.tracker,
+            cache_dir=self.settings.home / "cache",
+            allow_pickle=allow_pickle,
+            resolve=self.resolve_model_uri,
         )
 
 

@@ -7,10 +7,8 @@ so importing this module (the CLI does) stays cheap.
 
 from __future__ import annotations
 
-import tempfile
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import modeldeck
@@ -38,6 +36,8 @@ class QuickstartResult:
     best_run_id: str
     best_metric: str
     best_value: float
+    champion_version: int | None = None
+    versions: dict[str, int] = field(default_factory=dict)  # candidate -> registered version
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,11 @@ def run_quickstart(console: Console, *, n_rows: int = 5000, seed: int = 7) -> Qu
         modeldeck.log_text(_summary_markdown(results, run_ids, best_name), "notes/summary.md")
         progress.update(task, description="done")
     modeldeck.flush()
+    _print_candidates(console, EXPERIMENT, run_ids, results, run_ids[best_name])
 
+    from modeldeck.quickstart.release import release
+
+    released = release(console, run_ids, results, evaluation)
     result = QuickstartResult(
         experiment=EXPERIMENT,
         parent_run_id=parent.id,
@@ -100,8 +104,10 @@ def run_quickstart(console: Console, *, n_rows: int = 5000, seed: int = 7) -> Qu
         best_run_id=run_ids[best_name],
         best_metric=BEST_METRIC,
         best_value=best_value,
+        champion_version=released.champion_version,
+        versions=released.versions,
     )
-    _print_summary(console, result, results, time.perf_counter() - started)
+    _print_next_steps(console, result, released, time.perf_counter() - started)
     return result
 
 
@@ -209,10 +215,10 @@ def _train(
 ) -> dict[str, float]:
     """Cross-validate, fit and evaluate one candidate inside the active run."""
     import numpy as np
-    import skops.io
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold
 
+    from modeldeck.models.signature import infer_signature
     from modeldeck.quickstart.data import FEATURES, LABEL
 
     modeldeck.log_params({**candidate.params, "cv_folds": CV_FOLDS})
@@ -245,10 +251,10 @@ def _train(
     modeldeck.log_metrics(metrics)
     modeldeck.log_dict(metrics, "metrics.json")
     _log_confusion_matrix(y_eval, proba, candidate.name)
-    with tempfile.TemporaryDirectory(prefix="modeldeck-quickstart-") as tmp:
-        path = Path(tmp) / "model.skops"
-        skops.io.dump(model, path)
-        modeldeck.log_artifact(path)
+    # The signature comes from the whole training frame, so it knows every category and which
+    # columns may be missing; the stored example stays small.
+    signature = infer_signature(x, model.predict(x.head(5)))
+    modeldeck.log_model(model, "model", input_example=x.head(5), signature=signature)
     progress.advance(task)
     return metrics
 
@@ -295,26 +301,26 @@ def _summary_markdown(
     return "\n".join(lines) + "\n"
 
 
-def _print_summary(
+def _print_candidates(
     console: Console,
-    result: QuickstartResult,
+    experiment: str,
+    run_ids: dict[str, str],
     results: dict[str, dict[str, float]],
-    seconds: float,
+    best_run_id: str,
 ) -> None:
-    from rich.panel import Panel
     from rich.table import Table
 
     table = Table(
-        title=f"Churn candidates (experiment '{result.experiment}')",
+        title=f"Churn candidates (experiment '{experiment}')",
         caption=f"cv: mean ± sd over {CV_FOLDS} folds of train; auc, f1, log loss: on eval",
     )
     table.add_column("candidate", no_wrap=True)
     table.add_column("run", no_wrap=True)
     for column in ("cv auc", "auc", "f1", "log loss"):
         table.add_column(column, justify="right", no_wrap=True)
-    for name, run_id in result.run_ids.items():
+    for name, run_id in run_ids.items():
         m = results[name]
-        best = run_id == result.best_run_id
+        best = run_id == best_run_id
         table.add_row(
             f"★ {name}" if best else name,
             run_id[:8],  # the CLI takes any unique prefix
@@ -326,19 +332,32 @@ def _print_summary(
         )
     console.print(table)
 
+
+def _print_next_steps(
+    console: Console, result: QuickstartResult, released: Any, seconds: float
+) -> None:
+    from rich.panel import Panel
+
     ids = list(result.run_ids.values())
     other = next((run_id for run_id in ids if run_id != result.best_run_id), ids[0])
     best_name = next(
         name for name, run_id in result.run_ids.items() if run_id == result.best_run_id
     )
+    version = result.champion_version or next(iter(result.versions.values()), 1)
     console.print(
         Panel(
             f"Best candidate: [bold]{best_name}[/] ({result.best_metric} = "
             f"{result.best_value:.3f}), run [bold]{result.best_run_id}[/].\n"
-            f"Recorded in {seconds:.1f} s. What to run next:\n\n"
+            f"Whole lifecycle recorded in {seconds:.1f} s. What to run next:\n\n"
             f"  [cyan]modeldeck runs list --experiment {result.experiment}[/]\n"
             f"  [cyan]modeldeck runs compare {result.best_run_id[:8]} {other[:8]}[/]\n"
-            f"  [cyan]modeldeck runs show {result.best_run_id[:8]}[/]",
+            f"  [cyan]modeldeck runs show {result.best_run_id[:8]}[/]\n"
+            f"  [cyan]modeldeck models show churn {version}[/]\n"
+            f"  [cyan]modeldeck models lineage churn {version}[/]\n"
+            f"  [cyan]modeldeck models card churn {version}[/]\n"
+            f"  [cyan]modeldeck audit log --subject models:/churn[/]\n"
+            f"  [cyan]modeldeck models evaluate churn {version} --data {released.eval_path} "
+            f"--policy {released.policy_path}[/]",
             title="Next steps",
             expand=False,
         )
