@@ -1,0 +1,100 @@
+"""One side of bench/models.py: ``python _worker_models.py modeldeck|mlflow ROWS CALLS``.
+
+Trains the quickstart's churn pipelines, stores each with the system's own model format, loads
+it back and times ``predict`` of the loaded model against the bare scikit-learn pipeline on
+the same one-row and 10,000-row frames, in this one process. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the data and pipelines
+
+from modeldeck.quickstart.data import FEATURES, LABEL, make_churn, split
+from modeldeck.quickstart.story import _candidates
+
+PIPELINES = ("logreg", "hist-gbm")
+
+
+def per_call(fn: Any, calls: int) -> float:
+    """Median seconds of one call, over ``calls`` calls after a warm-up."""
+    for _ in range(min(20, calls)):
+        fn()
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def store_and_load(system: str, pipeline: Any, train: Any, where: Path) -> tuple[Any, float]:
+    x = train[list(FEATURES)]
+    t0 = time.perf_counter()
+    if system == "modeldeck":
+        import os
+
+        os.environ["MODELDECK_HOME"] = str(where / "md")
+        import modeldeck
+        from modeldeck.models.signature import infer_signature
+
+        signature = infer_signature(x, pipeline.predict(x.head(5)))
+        with modeldeck.start_run(experiment="bench") as run:
+            modeldeck.log_model(pipeline, "model", input_example=x.head(5), signature=signature)
+        t0 = time.perf_counter()
+        loaded = modeldeck.load_model(f"runs:/{run.id}/model")
+    else:
+        import mlflow
+        import skops.io
+
+        mlflow.set_tracking_uri(f"sqlite:///{where / 'mlflow.db'}")
+        # MLflow 3.17 saves with skops too and asks the caller which types to trust; a benchmark
+        # trusts what its own pipeline needs (a user should review that list).
+        trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
+        with mlflow.start_run():
+            info = mlflow.sklearn.log_model(
+                pipeline, name="model", input_example=x.head(5), skops_trusted_types=trusted
+            )
+        t0 = time.perf_counter()
+        loaded = mlflow.pyfunc.load_model(info.model_uri)
+    return loaded, time.perf_counter() - t0
+
+
+def main() -> None:
+    system, rows, calls = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    data = make_churn(rows, seed=7)
+    train, evaluation = split(data, seed=7, eval_fraction=0.5)
+    big = evaluation[list(FEATURES)].head(10_000).reset_index(drop=True)
+    one = big.head(1)
+    x, y = train[list(FEATURES)], train[LABEL]
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="modeldeck-bench-models-") as tmp:
+        for candidate in _candidates(7):
+            if candidate.name not in PIPELINES:
+                continue
+            pipeline = candidate.estimator.fit(x, y)
+            loaded, load_seconds = store_and_load(
+                system, pipeline, train, Path(tmp) / candidate.name
+            )
+            same = (loaded.predict(big) == pipeline.predict(big)).all()
+            out[candidate.name] = {
+                "rows": len(big),
+                "same_predictions": bool(same),
+                "load_s": load_seconds,
+                "bare_1": per_call(lambda p=pipeline: p.predict(one), calls),
+                "loaded_1": per_call(lambda m=loaded: m.predict(one), calls),
+                "bare_n": per_call(lambda p=pipeline: p.predict(big), max(5, calls // 50)),
+                "loaded_n": per_call(lambda m=loaded: m.predict(big), max(5, calls // 50)),
+            }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
