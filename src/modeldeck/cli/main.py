@@ -79,7 +79,7 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """Track experiments, compare runs and fetch their artifacts.
+    """Track experiments, register and review models, and keep an auditable trail.
 
     The store is ./.modeldeck/ unless MODELDECK_HOME or MODELDECK_TRACKING_URI says otherwise.
     """
