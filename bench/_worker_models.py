@@ -51,9 +51,13 @@ def store_and_load(system: str, pipeline: Any, train: Any, where: Path) -> tuple
         t0 = time.perf_counter()
         loaded = modeldeck.load_model(f"runs:/{run.id}/model")
     else:
+        import os
+
         import mlflow
         import skops.io
 
+        where.mkdir(parents=True, exist_ok=True)
+        os.chdir(where)  # MLflow puts artifacts under ./mlruns
         mlflow.set_tracking_uri(f"sqlite:///{where / 'mlflow.db'}")
         # MLflow 3.17 saves with skops too and asks the caller which types to trust; a benchmark
         # trusts what its own pipeline needs (a user should review that list).
