@@ -43,11 +43,9 @@ def store_and_load(system: str, pipeline: Any, train: Any, where: Path) -> tuple
 
         os.environ["MODELDECK_HOME"] = str(where / "md")
         import modeldeck
-        from modeldeck.models.signature import infer_signature
 
-        signature = infer_signature(x, pipeline.predict(x.head(5)))
         with modeldeck.start_run(experiment="bench") as run:
-            modeldeck.log_model(pipeline, "model", input_example=x.head(5), signature=signature)
+            modeldeck.log_model(pipeline, "model", input_example=x)
         t0 = time.perf_counter()
         loaded = modeldeck.load_model(f"runs:/{run.id}/model")
     else:

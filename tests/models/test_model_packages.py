@@ -119,6 +119,15 @@ def test_explicit_signature_and_no_example(
     np.testing.assert_array_equal(bare.predict(x), model.predict(x))
 
 
+def test_a_model_fitted_on_arrays_predicts_on_arrays(home: Path) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    x = np.arange(20.0).reshape(10, 2)
+    model = LinearRegression().fit(x, x.sum(axis=1))
+    predictor = fluent.load_model(log(model).model_uri)
+    np.testing.assert_allclose(predictor.predict(x), model.predict(x))
+
+
 def test_an_example_the_signature_rejects_fails_at_log_time(
     home: Path, pipelines: dict[str, Any], churn: tuple[pd.DataFrame, pd.Series]
 ) -> None:
@@ -238,7 +247,7 @@ def test_a_tampered_object_is_an_integrity_error(
 
 
 def test_read_manifest_errors(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match="has no modeldeck-model.json"):
+    with pytest.raises(InvalidInput, match=r"has no modeldeck-model\.json"):
         read_manifest(tmp_path)
     (tmp_path / MANIFEST_FILE).write_text("{")
     with pytest.raises(InvalidInput, match="not valid JSON"):

@@ -191,7 +191,9 @@ def test_healthy_trees_pass_the_structure_checks(
     ):
         with modeldeck.start_run():
             info = fluent.log_model(model, input_example=x)
-        np.testing.assert_array_equal(fluent.load_model(info.model_uri).predict(x), model.predict(x))
+        np.testing.assert_array_equal(
+            fluent.load_model(info.model_uri).predict(x), model.predict(x)
+        )
 
 
 def test_skops_archive_that_is_not_a_zip_is_an_integrity_error(home: Path) -> None:

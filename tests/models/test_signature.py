@@ -85,9 +85,7 @@ def test_few_rows_do_not_make_a_string_column_categorical() -> None:
 
 
 def test_output_spec_from_predictions() -> None:
-    assert infer_output(np.array([0, 1, 1]), classes=[0, 1]) == OutputSpec(
-        "integer", (-1,), (0, 1)
-    )
+    assert infer_output(np.array([0, 1, 1]), classes=[0, 1]) == OutputSpec("integer", (-1,), (0, 1))
     assert infer_output(np.zeros((3, 2))) == OutputSpec("double", (-1, 2))
     assert infer_output(pd.Series(["a", "b"])).type == "string"
 
@@ -325,3 +323,11 @@ def test_compatibility_lists_every_problem() -> None:
         "output classes changed from [0, 1] to [0, 1, 2]",
     ]
     assert compatibility(old, old) == []
+
+
+def test_a_2d_array_is_read_by_position() -> None:
+    sig = Signature((ColumnSpec("a", "integer"), ColumnSpec("b", "double")))
+    out = enforce(sig, np.array([[1, 2.5], [3, 4.0]]))
+    assert list(out.columns) == ["a", "b"]
+    with pytest.raises(SignatureError, match=r"'a' must be integer, got double values like 2\.5"):
+        enforce(sig, np.array([[2.5, 1.0]]))

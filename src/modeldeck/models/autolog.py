@@ -76,6 +76,7 @@ def is_enabled() -> bool:
     return _config is not None
 
 
+@functools.cache
 def _fit_classes() -> list[type]:
     """scikit-learn classes that define ``fit`` themselves, estimators and their bases."""
     from sklearn.pipeline import Pipeline
@@ -109,11 +110,12 @@ def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
         _local.depth = 1
         try:
             result = original(self, *args, **kwargs)
+            # Still "inside": fits that logging makes (label encoders in the metrics) pass through.
+            _log_fit(run, config, self, args, kwargs)
         finally:
             _local.depth = 0
             with _lock:
                 _outer_fits -= 1
-        _log_fit(run, config, self, args, kwargs)
         return result
 
     fit.__modeldeck_autolog__ = True  # type: ignore[attr-defined]
@@ -173,6 +175,7 @@ def _collect(estimator: Any, prefix: str, out: dict[str, str], depth: int) -> No
             out[_key(name)] = ", ".join(f"{item[0]}={_text(item[1])}" for item in value)
             for item in value:
                 if _is_estimator(item[1]):
+                    out[_key(prefix + item[0])] = type(item[1]).__name__
                     _collect(item[1], f"{prefix}{item[0]}__", out, depth + 1)
         else:
             out[_key(name)] = _text(value)

@@ -27,7 +27,7 @@ class Predictor:
         self.folder = folder
         self.signature: Signature | None = manifest_signature(metadata)
         enforcer: Enforcer | None = None if self.signature is None else self.signature.enforcer()
-        self._enforce = enforcer if enforcer is not None else as_frame
+        self._enforce = enforcer if enforcer is not None else _as_given
         self._predict = model.predict  # bound once: a method lookup per call adds up on one row
 
     @property
@@ -59,3 +59,12 @@ class Predictor:
         if self.folder is None:
             return None
         return read_input_example(self.folder, self.metadata)
+
+
+def _as_given(data: Any) -> Any:
+    """Without a signature: records and column dicts become a DataFrame, the rest goes as is."""
+    if isinstance(data, Mapping) or (
+        isinstance(data, list) and data and isinstance(data[0], Mapping)
+    ):
+        return as_frame(data)
+    return data

@@ -299,7 +299,11 @@ def as_frame(data: Any) -> pd.DataFrame:
             raise InvalidInput("the input is an empty list")
         if not all(isinstance(row, Mapping) for row in data):
             raise InvalidInput("a list input must be a list of dicts, one per row")
-        return pd.DataFrame.from_records(list(data))
+        if len(data) > _SMALL:
+            return pd.DataFrame.from_records(list(data))
+        # a few rows, as a request carries them: columns are quicker to build than records
+        names = list(dict.fromkeys(key for row in data for key in row))
+        return pd.DataFrame({name: [row.get(name) for row in data] for name in names})
     raise InvalidInput(
         f"cannot predict on {type(data).__name__}: pass a pandas DataFrame, a list of dicts "
         "(one per row) or a dict of lists (one per column)"
@@ -345,7 +349,6 @@ class Enforcer:
         self.specs = signature.inputs
         self.names = [spec.name for spec in self.specs]
         self._index = pd.Index(self.names)
-        self._name_set = frozenset(self.names)
         self._allowed = {
             spec.name: frozenset(spec.categories)
             for spec in self.specs
@@ -356,7 +359,12 @@ class Enforcer:
         self._plans: dict[tuple[Any, ...], list[tuple[int, _Probe | None, _Check]]] = {}
 
     def __call__(self, data: Any) -> pd.DataFrame:
-        frame = data if isinstance(data, pd.DataFrame) else as_frame(data)
+        if isinstance(data, pd.DataFrame):
+            frame = data
+        elif isinstance(data, np.ndarray) and data.ndim == 2 and data.shape[1] == len(self.names):
+            frame = pd.DataFrame(data, columns=self.names)  # columns by position
+        else:
+            frame = as_frame(data)
         if not frame.columns.equals(self._index):
             frame = self._select(frame)
         key = tuple(frame.dtypes)
@@ -370,7 +378,7 @@ class Enforcer:
             if probe is not None and not probe(_column_values(frame, position)):
                 continue
             spec = self.specs[position]
-            new = check(frame.iloc[:, position], spec)
+            new = check(frame[spec.name], spec)
             if new is not None:
                 replaced[spec.name] = new
         if replaced:
@@ -451,14 +459,17 @@ class Enforcer:
         return None if spec.nullable else (_has_na_code, _check_no_na)
 
     def _check_categories(self, series: pd.Series, spec: ColumnSpec) -> None:
-        if not spec.nullable:
-            _check_no_na(series, spec)
         allowed = self._allowed[spec.name]
         if len(series) <= _SMALL:
             for value in series.tolist():
-                if value not in allowed and not _is_na(value):
-                    raise _unknown_category(spec, value)
+                if value not in allowed:
+                    if not _is_na(value):
+                        raise _unknown_category(spec, value)
+                    if not spec.nullable:
+                        _check_no_na(series, spec)
             return None
+        if not spec.nullable:
+            _check_no_na(series, spec)
         assert spec.categories is not None
         unknown = ~series.isin(spec.categories) & series.notna()
         if unknown.any():
@@ -536,7 +547,7 @@ def _check_integral(series: pd.Series, spec: ColumnSpec) -> None:
     if fractional.any():
         raise SignatureError(
             f"column {spec.name!r} must be integer, got double values like "
-            f"{values[fractional.argmax()]!r}",
+            f"{values[fractional.argmax()].item()!r}",
             spec.name,
         )
 

@@ -218,7 +218,6 @@ def _train(
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold
 
-    from modeldeck.models.signature import infer_signature
     from modeldeck.quickstart.data import FEATURES, LABEL
 
     modeldeck.log_params({**candidate.params, "cv_folds": CV_FOLDS})
@@ -251,10 +250,9 @@ def _train(
     modeldeck.log_metrics(metrics)
     modeldeck.log_dict(metrics, "metrics.json")
     _log_confusion_matrix(y_eval, proba, candidate.name)
-    # The signature comes from the whole training frame, so it knows every category and which
-    # columns may be missing; the stored example stays small.
-    signature = infer_signature(x, model.predict(x.head(5)))
-    modeldeck.log_model(model, "model", input_example=x.head(5), signature=signature)
+    # The signature is inferred from the whole training frame, so it knows every category and
+    # which columns may be missing; only the first rows are stored as the example.
+    modeldeck.log_model(model, "model", input_example=x)
     progress.advance(task)
     return metrics
 

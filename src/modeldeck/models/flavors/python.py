@@ -5,7 +5,8 @@ file, so such packages load only with ``allow_pickle=True``. A class that can sa
 avoids that: give it ``save(self, path)`` (write into the folder ``path``) and a classmethod
 ``load(cls, path)``, defined in an importable module; the package then records
 ``module:qualname`` and loading imports that module (installed code, not code from the file)
-and calls ``load``.
+and calls ``load``. Note that importing runs the module's top-level code, as any import does:
+a package can only name modules that are installed where it is loaded.
 """
 
 from __future__ import annotations
@@ -69,14 +70,20 @@ def save(model: Any, folder: Path, serialization: str) -> dict[str, Any]:
             f"the python flavor saves with 'custom' (the class's own save/load) or 'pickle', "
             f"not {serialization!r}"
         )
+    try:
+        data = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, AttributeError, TypeError) as e:
+        raise InvalidInput(
+            f"cannot pickle the {type(model).__qualname__} model ({e}); define its class at "
+            "module level, or give it save(path) and a classmethod load(path)"
+        ) from None
+    (folder / PICKLE_FILE).write_bytes(data)
     warnings.warn(
         f"{type(model).__qualname__} is stored as a pickle, so loading it will need "
         "allow_pickle=True; give the class save(path) and a classmethod load(path) to avoid it",
         UserWarning,
-        stacklevel=4,
+        stacklevel=6,  # the caller of modeldeck.log_model
     )
-    with open(folder / PICKLE_FILE, "wb") as f:
-        pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
     return {"model_file": PICKLE_FILE}
 
 
