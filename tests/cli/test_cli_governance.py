@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import modeldeck
 from modeldeck.cli.audit import change
 from modeldeck.client import fluent
 
@@ -16,15 +15,12 @@ from modeldeck.client import fluent
 @pytest.fixture
 def churn(cli, tmp_path: Path) -> str:
     """churn version 1 registered by alice from a run that logged a model package."""
-    package = tmp_path / "package" / "model"
-    package.mkdir(parents=True)
-    (package / "modeldeck-model.json").write_text('{"flavor": "sklearn", "signature": null}')
-    (package / "weights.bin").write_bytes(b"\x00\x01")
-    with modeldeck.start_run(experiment="churn", name="train") as run:
-        modeldeck.log_artifact(package)
-    result = cli("models", "register", run.id, "churn")
+    from test_cli_models import train_run
+
+    run_id = train_run(tmp_path)
+    result = cli("models", "register", run_id, "churn")
     assert result.exit_code == 0, result.output
-    return run.id
+    return run_id
 
 
 def act_as(monkeypatch: pytest.MonkeyPatch, user: str) -> None:

@@ -14,13 +14,6 @@ import pytest
 import modeldeck
 from modeldeck.client import fluent
 
-SIGNATURE = {
-    "inputs": [
-        {"name": "tenure", "type": "integer", "nullable": False},
-        {"name": "plan", "type": "string", "nullable": True, "categories": ["basic", "pro"]},
-    ],
-    "outputs": {"type": "integer", "shape": [-1], "classes": [0, 1]},
-}
 PASSING = {"checks": [{"name": "metric:auc>=0.7", "verdict": "pass", "value": 0.81}]}
 FAILING = {
     "checks": [
@@ -37,17 +30,35 @@ FAILING = {
 
 
 def train_run(folder: Path, name: str = "train") -> str:
-    """A finished run that used a dataset and logged a model package under "model"."""
-    package = folder / f"package-{name}" / "model"
-    package.mkdir(parents=True)
-    manifest = {"flavor": "sklearn", "signature": SIGNATURE}
-    (package / "modeldeck-model.json").write_text(json.dumps(manifest))
-    (package / "model.skops").write_bytes(b"not really a model")
+    """A finished run that used a dataset and logged a real model package under "model"."""
+    del folder  # kept for the callers' sake: the package now comes from log_model
+    frame = _customers()
     with modeldeck.start_run(experiment="churn", name=name) as run:
-        frame = pd.DataFrame({"tenure": [1, 5, 9], "churned": [1, 0, 0]})
         modeldeck.log_dataset(frame, name="customers", context="train")
-        modeldeck.log_artifact(package)
+        modeldeck.log_model(_fit(frame), "model", input_example=frame[["tenure", "plan"]])
     return run.id
+
+
+def _customers() -> pd.DataFrame:
+    plans = ["basic", "pro", "basic", None] * 10
+    return pd.DataFrame({"tenure": list(range(40)), "plan": plans, "churned": [1, 0, 0, 1, 0] * 8})
+
+
+def _fit(frame: pd.DataFrame) -> object:
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    encode = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="none"),
+        OneHotEncoder(handle_unknown="ignore"),
+    )
+    features = make_column_transformer((encode, ["plan"]), remainder="passthrough")
+    return make_pipeline(features, LogisticRegression()).fit(
+        frame[["tenure", "plan"]], frame["churned"]
+    )
 
 
 def act_as(monkeypatch: pytest.MonkeyPatch, user: str) -> None:
@@ -99,7 +110,7 @@ def test_register_refuses_what_is_not_a_model_package(cli, run_id):
     assert "Traceback" not in missing.output
     bad_name = cli("models", "register", run_id, "bad name")
     assert bad_name.exit_code == 1
-    assert "is not allowed" in bad_name.stderr
+    assert "invalid model name" in bad_name.stderr
     registry_uri = cli("models", "register", "models:/churn/1", "churn")
     assert registry_uri.exit_code == 1
     assert "register a run's model" in registry_uri.stderr
@@ -127,7 +138,9 @@ def test_list_versions_and_show(cli, churn):
     assert "classes 0, 1" in out and "retrained" in out
     assert "no gate evidence" in out and "no approval by a reviewer other than its author" in out
     detail = json.loads(cli("models", "show", "churn", "2", "--json").stdout)
-    assert detail["signature"] == SIGNATURE
+    columns = {c["name"]: c for c in detail["signature"]["inputs"]}
+    assert columns["tenure"]["type"] == "integer" and not columns["tenure"]["nullable"]
+    assert columns["plan"]["nullable"] and columns["plan"]["categories"] == ["basic", "pro"]
     assert detail["latest_evaluation"] is None and detail["decisions"] == []
     assert len(detail["promotion"]["champion"]["blockers"]) == 2
 
@@ -302,7 +315,7 @@ def test_lineage_tree_and_trained_on(cli, tmp_path, monkeypatch):
     digest = data["inputs"][0]["dataset"]["digest"]
     assert f"run trial-3  {run_id}" in out and f"parent run sweep  {sweep.id}" in out
     assert f"git {commit} (dirty" in out
-    assert f"dataset customers  digest {digest[:12]}" in out and "(train, 3 rows)" in out
+    assert f"dataset customers  digest {digest[:12]}" in out and "(train, 40 rows)" in out
     assert "replaces version 1" in out
     assert out.index("run trial-3") < out.index("parent run sweep") < out.index("replaces")
     assert data["run"]["git_commit"] == commit and data["run"]["git_dirty"] is True

@@ -70,7 +70,7 @@ def test_versions_are_numbered_and_described(world: World) -> None:
     assert world.registry.model("churn").latest_version == 2
     with pytest.raises(NotFound, match="has no version 7 \\(versions 1 to 2\\)"):
         world.registry.version("churn", 7)
-    with pytest.raises(InvalidInput, match="not allowed"):
+    with pytest.raises(InvalidInput, match="invalid model name"):
         world.registry.register("bad name", PackageInfo("ab" * 32, None, None, None, None), "a")
 
 

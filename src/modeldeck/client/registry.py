@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Mapping
 from functools import cached_property
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
     from modeldeck.registry.service import Registry
     from modeldeck.tracking.tracker import Tracker
     from modeldeck.validation.policy import Policy
-
-MANIFEST_FILE = "modeldeck-model.json"
 
 
 class RegistryMethods:
@@ -68,19 +65,17 @@ class RegistryMethods:
         replaces: int | None = None,
     ) -> ModelVersion:
         """Register the model package at ``runs:/<run id>/<path>`` as a new version of ``name``."""
+        from modeldeck.models.loading import inspect_package
         from modeldeck.registry.service import PackageInfo
 
         ref = parse_model_uri(source)
         if not isinstance(ref, RunModelRef):
             raise InvalidInput(f"register a run's model (runs:/<run id>/<path>), not {source}")
-        artifact, inner = self.tracker.artifact(ref.run_id, ref.path)
-        if inner is not None or not artifact.is_dir:
-            raise InvalidInput(f"{source} is a file, not a model package directory")
-        manifest = self.package_manifest(artifact.digest, source)
+        found, manifest = inspect_package(self.tracker, ref.run_id, ref.path)
         package = PackageInfo(
-            package_digest=artifact.digest,
+            package_digest=found.package_digest or "",
             run_id=ref.run_id,
-            artifact_path=artifact.path,
+            artifact_path=found.artifact_path,
             flavor=manifest.get("flavor"),
             signature=manifest.get("signature"),
         )
@@ -92,17 +87,6 @@ class RegistryMethods:
             tags=tags,
             replaces=replaces,
         )
-
-    def package_manifest(self, package_digest: str, where: str) -> dict[str, Any]:
-        entries = self.tracker.objects.read_manifest(package_digest).entries
-        entry = entries.get(MANIFEST_FILE)
-        if entry is None:
-            raise InvalidInput(
-                f"{where} is not a model package (it has no {MANIFEST_FILE}): "
-                "log models with modeldeck.log_model"
-            )
-        manifest: dict[str, Any] = json.loads(self.tracker.objects.read_bytes(entry.digest))
-        return manifest
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         return self.registry.version(name, version)

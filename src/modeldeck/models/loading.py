@@ -15,7 +15,7 @@ import secrets
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modeldeck.core.errors import IntegrityError, InvalidInput, NotFound
 from modeldeck.core.hashing import sha256_file
@@ -70,9 +70,14 @@ def load_source(
 
 
 def locate(tracker: Tracker, run_id: str, path: str) -> ModelSource:
-    """The package a run logged under ``path``; InvalidInput if that artifact is not one.
+    """The package a run logged under ``path``; InvalidInput if that artifact is not one."""
+    return inspect_package(tracker, run_id, path)[0]
 
-    The registry can use this to check a ``runs:/`` URI before registering it.
+
+def inspect_package(tracker: Tracker, run_id: str, path: str) -> tuple[ModelSource, dict[str, Any]]:
+    """The package a run logged under ``path`` and its validated manifest (flavor, signature…).
+
+    The registry uses this to check a ``runs:/`` URI before registering it.
     """
     artifact, inner = tracker.artifact(run_id, path)
     if inner is not None or not artifact.is_dir:
@@ -86,8 +91,11 @@ def locate(tracker: Tracker, run_id: str, path: str) -> ModelSource:
             f"runs:/{run_id}/{path} is a folder but not a model package (it has no "
             f"{MANIFEST_FILE}); log models with log_model"
         )
-    parse_manifest(tracker.objects.read_bytes(entry.digest), where=f"runs:/{run_id}/{path}")
-    return ModelSource(run_id=run_id, artifact_path=artifact.path, package_digest=artifact.digest)
+    manifest = parse_manifest(
+        tracker.objects.read_bytes(entry.digest), where=f"runs:/{run_id}/{path}"
+    )
+    source = ModelSource(run_id=run_id, artifact_path=artifact.path, package_digest=artifact.digest)
+    return source, manifest
 
 
 def materialise(objects: ObjectStore, digest: str, cache_dir: Path) -> Path:

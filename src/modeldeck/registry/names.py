@@ -1,31 +1,21 @@
-"""Rules for model and alias names."""
+"""Rules for model names, aliases and version numbers in the registry.
+
+Names and aliases follow the URI grammar of ``modeldeck.core.refs``; the registry adds the
+aliases it reserves.
+"""
 
 from __future__ import annotations
 
-import re
-
+from modeldeck.core import refs
 from modeldeck.core.errors import InvalidInput
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,249}$")
-_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
-
-
-def check_model_name(name: object) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInput(
-            f"model name {name!r} is not allowed: use letters, digits, '_', '-' and '.', "
-            "starting with a letter or digit, at most 250 characters"
-        )
-    return name
+check_model_name = refs.check_model_name
 
 
 def check_alias(alias: object) -> str:
-    if not isinstance(alias, str) or not _ALIAS.match(alias):
-        raise InvalidInput(
-            f"alias {alias!r} is not allowed: an alias starts with a letter and has only "
-            "letters, digits, '_' and '-' (no spaces), at most 64 characters"
-        )
-    if alias.lower() == "latest" or alias.isdigit():
+    refs.check_alias(alias)
+    assert isinstance(alias, str)
+    if alias.lower() == "latest":
         raise InvalidInput(f"alias {alias!r} is reserved (it would read like a version)")
     return alias
 
