@@ -23,16 +23,21 @@ from modeldeck.quickstart.story import _candidates
 PIPELINES = ("logreg", "hist-gbm")
 
 
-def per_call(fn: Any, calls: int) -> float:
-    """Median seconds of one call, over ``calls`` calls after a warm-up."""
+def paired(bare: Any, loaded: Any, calls: int) -> tuple[float, float]:
+    """Median seconds of one call of each, over ``calls`` interleaved pairs after a warm-up.
+
+    Interleaving makes both see the same machine: a burst of other work slows both alike.
+    """
     for _ in range(min(20, calls)):
-        fn()
-    times = []
+        bare()
+        loaded()
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(calls):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for fn, into in ((bare, times[0]), (loaded, times[1])):
+            t0 = time.perf_counter()
+            fn()
+            into.append(time.perf_counter() - t0)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def store_and_load(system: str, pipeline: Any, train: Any, where: Path) -> tuple[Any, float]:
@@ -86,14 +91,22 @@ def main() -> None:
                 system, pipeline, train, Path(tmp) / candidate.name
             )
             same = (loaded.predict(big) == pipeline.predict(big)).all()
+            bare_1, loaded_1 = paired(
+                lambda p=pipeline: p.predict(one), lambda m=loaded: m.predict(one), calls
+            )
+            bare_n, loaded_n = paired(
+                lambda p=pipeline: p.predict(big),
+                lambda m=loaded: m.predict(big),
+                max(9, calls // 20),
+            )
             out[candidate.name] = {
                 "rows": len(big),
                 "same_predictions": bool(same),
                 "load_s": load_seconds,
-                "bare_1": per_call(lambda p=pipeline: p.predict(one), calls),
-                "loaded_1": per_call(lambda m=loaded: m.predict(one), calls),
-                "bare_n": per_call(lambda p=pipeline: p.predict(big), max(5, calls // 50)),
-                "loaded_n": per_call(lambda m=loaded: m.predict(big), max(5, calls // 50)),
+                "bare_1": bare_1,
+                "loaded_1": loaded_1,
+                "bare_n": bare_n,
+                "loaded_n": loaded_n,
             }
     print(json.dumps(out))
 
