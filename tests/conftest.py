@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,23 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     fluent.reset()
     yield path
     fluent.reset()
+
+
+@pytest.fixture
+def dirty_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    """The working folder becomes a git repo with one commit of train.py and an uncommitted
+    edit of it; returns a ``git(*args)`` helper that runs in the repo and gives stdout."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    git("init", "-q")
+    (repo / "train.py").write_text("print('v1')\n")
+    git("add", "train.py")
+    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "v1")
+    (repo / "train.py").write_text("print('v2')\n")
+    monkeypatch.chdir(repo)
+    return git

@@ -288,20 +288,8 @@ def _ms(when: str) -> int:
     return int(dt.datetime.fromisoformat(when).astimezone().timestamp() * 1000)
 
 
-def test_lineage_tree_and_trained_on(cli, tmp_path, monkeypatch):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
-        return done.stdout.strip()
-
-    git("init", "-q")
-    (repo / "train.py").write_text("print('v1')\n")
-    git("add", "train.py")
-    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "v1")
-    (repo / "train.py").write_text("print('v2')\n")
-    monkeypatch.chdir(repo)
+def test_lineage_tree_and_trained_on(cli, tmp_path, dirty_repo):
+    git = dirty_repo
     with modeldeck.start_run(experiment="churn", name="sweep") as sweep:
         run_id = train_run(tmp_path, name="trial-3")
     cli("models", "register", run_id, "churn")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,22 +85,8 @@ def test_search_runs_as_a_dataframe(home: Path) -> None:
     assert frame["metrics.auc"].tolist() == pytest.approx([0.9, 0.8, 0.7])
 
 
-def test_run_records_git_commit_and_dirty_diff(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
-        return done.stdout.strip()
-
-    git("init", "-q")
-    (repo / "train.py").write_text("print('v1')\n")
-    git("add", "train.py")
-    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "v1")
-    (repo / "train.py").write_text("print('v2')\n")
-    monkeypatch.chdir(repo)
+def test_run_records_git_commit_and_dirty_diff(home: Path, dirty_repo: Any) -> None:
+    git = dirty_repo
     with modeldeck.start_run(experiment="e") as run:
         pass
     stored = modeldeck.get_run(run.id)

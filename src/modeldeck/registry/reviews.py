@@ -167,25 +167,9 @@ class Reviews:
                         f"cannot move {alias!r} of {name} to version {number}:\n"
                         + "\n".join(f"  - {reason}" for reason in unmet)
                     )
-            now = self.clock()
-            rows.move_alias(
-                conn,
-                model_id=model.id,
-                alias=alias,
-                version_id=row.id,
-                version=number,
-                previous=previous,
-                actor=actor,
-                at=now,
-            )
-            audit.append(
-                conn,
-                actor=actor,
-                action="alias.move",
-                subject=f"{subject(name)}@{alias}",
-                at=now,
-                before={"version": previous},
-                after={"version": number, "protected": alias in model.protected_aliases},
+            after = {"version": number, "protected": alias in model.protected_aliases}
+            now = self._record_move(
+                conn, name, model.id, alias, (row.id, number), previous, actor, after
             )
             return AliasEvent(name, alias, number, previous, actor, now)
 
@@ -198,25 +182,41 @@ class Reviews:
             previous = rows.alias_version(conn, model.id, alias)
             if previous is None:
                 return
-            now = self.clock()
-            rows.move_alias(
-                conn,
-                model_id=model.id,
-                alias=alias,
-                version_id=None,
-                version=None,
-                previous=previous,
-                actor=actor,
-                at=now,
-            )
-            audit.append(
-                conn,
-                actor=actor,
-                action="alias.remove",
-                subject=f"{subject(name)}@{alias}",
-                at=now,
-                before={"version": previous},
-            )
+            self._record_move(conn, name, model.id, alias, None, previous, actor, None)
+
+    def _record_move(
+        self,
+        conn: Connection,
+        name: str,
+        model_id: int,
+        alias: str,
+        target: tuple[int, int] | None,  # (version id, version number); None removes the alias
+        previous: int | None,
+        actor: str,
+        after: dict[str, Any] | None,
+    ) -> int:
+        """Move (or remove) the alias, keep the move in its history, audit it; returns the time."""
+        now = self.clock()
+        rows.move_alias(
+            conn,
+            model_id=model_id,
+            alias=alias,
+            version_id=target[0] if target else None,
+            version=target[1] if target else None,
+            previous=previous,
+            actor=actor,
+            at=now,
+        )
+        audit.append(
+            conn,
+            actor=actor,
+            action="alias.move" if target else "alias.remove",
+            subject=f"{subject(name)}@{alias}",
+            at=now,
+            before={"version": previous},
+            after=after,
+        )
+        return now
 
     def blockers(self, name: str, version: int) -> list[str]:
         """What stands between ``version`` and a protected alias (empty: nothing)."""
