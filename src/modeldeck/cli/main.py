@@ -25,6 +25,7 @@ from modeldeck.cli import (
     render,
     review,  # noqa: F401  (adds `models evaluate` and `models card`)
     runs,
+    tokens,
     users,
 )
 from modeldeck.core.errors import ModeldeckError
@@ -60,6 +61,7 @@ app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(models.app, name="models")
 app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
 app.add_typer(db.app, name="db")
 app.command("quickstart")(quickstart.quickstart)
 

@@ -83,3 +83,28 @@ def list_users(
     out.print(table)
     if me not in roles:
         out.print(render.plain(f"You ({me}) have no grant here, so you are a viewer.", "dim"))
+
+
+@app.command()
+def add(user: User) -> None:
+    """Add a user of a shared store, who can then get API tokens (admins only)."""
+    lookup.client().add_user(user)
+    render.console().print(
+        render.plain(
+            f"added {user}; `modeldeck tokens create --user {user}` gives a token", "green"
+        )
+    )
+
+
+@app.command()
+def disable(user: User) -> None:
+    """Disable a user: every token of theirs stops working (admins only)."""
+    lookup.client().set_user_disabled(user, True)
+    render.console().print(f"{user} is disabled; their tokens are refused")
+
+
+@app.command()
+def enable(user: User) -> None:
+    """Enable a disabled user again (admins only)."""
+    lookup.client().set_user_disabled(user, False)
+    render.console().print(f"{user} is enabled")

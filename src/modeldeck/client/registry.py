@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from modeldeck.core.settings import Settings
     from modeldeck.governance.cards import ModelCard
+    from modeldeck.governance.tokens import IssuedToken, TokenInfo
     from modeldeck.models.predictor import Predictor
     from modeldeck.registry.lineage import DatasetUse, Lineage
     from modeldeck.registry.reviews import Reviews
@@ -250,6 +251,58 @@ class RegistryMethods:
 
         with self.tracker.db.read() as conn:
             return role_rows.grants(conn, project)
+
+    # users and API tokens (for a shared store) --------------------------------------------------
+
+    def add_user(self, name: str) -> None:
+        from modeldeck.governance import tokens
+
+        tokens.add_user(self.tracker.db, self.tracker.clock, name, self.settings.user)
+
+    def set_user_disabled(self, name: str, disabled: bool = True) -> None:
+        from modeldeck.governance import tokens
+
+        tokens.set_disabled(self.tracker.db, self.tracker.clock, name, self.settings.user, disabled)
+
+    def list_users(self) -> list[Any]:
+        from modeldeck.storage.metadata import tokens as token_rows
+
+        with self.tracker.db.read() as conn:
+            return token_rows.list_users(conn)
+
+    def create_token(
+        self,
+        user: str | None = None,
+        *,
+        expires_in_days: float | None = 90,
+        description: str | None = None,
+    ) -> IssuedToken:
+        """A new API token (for yourself, or for anyone as an admin); its secret is shown once."""
+        from modeldeck.governance import tokens
+
+        return tokens.create_token(
+            self.tracker.db,
+            self.tracker.clock,
+            user or self.settings.user,
+            self.settings.user,
+            expires_in_days=expires_in_days,
+            description=description,
+        )
+
+    def revoke_token(self, token_id: str) -> None:
+        from modeldeck.governance import tokens
+
+        tokens.revoke_token(self.tracker.db, self.tracker.clock, token_id, self.settings.user)
+
+    def list_tokens(self, user: str | None = None) -> list[TokenInfo]:
+        from modeldeck.governance import tokens
+
+        return tokens.list_tokens(self.tracker.db, user)
+
+    def authenticate(self, token: str | None) -> str:
+        from modeldeck.governance import tokens
+
+        return tokens.authenticate(self.tracker.db, self.tracker.clock, token)
 
     # model cards ------------------------------------------------------------------------------
 

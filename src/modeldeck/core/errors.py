@@ -9,6 +9,7 @@
     │   └── FilterSyntaxError   a search filter that does not parse (carries the position)
     ├── Conflict            a write that contradicts stored state (a param re-logged with
     │                       another value, a run that is not active)
+    ├── Unauthenticated     no credentials, or an unknown, expired or revoked token
     ├── PermissionDenied    the caller's role does not allow the action
     ├── GateFailed          a validation gate or promotion rule is not met
     ├── IntegrityError      stored bytes whose digest does not match their address
@@ -53,6 +54,10 @@ class FilterSyntaxError(InvalidInput):
 
 class Conflict(ModeldeckError):
     code = "CONFLICT"
+
+
+class Unauthenticated(ModeldeckError):
+    code = "UNAUTHENTICATED"
 
 
 class PermissionDenied(ModeldeckError):

@@ -271,3 +271,31 @@ model_cards = sa.Table(
     sa.Column("updated_by", sa.String(250), nullable=False),
     sa.Column("updated_at", Millis, nullable=False),
 )
+
+# --- identities for the team server (revision 0003) ------------------------------------------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", sa.String(250), primary_key=True),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("disabled_at", Millis),
+)
+
+# API tokens are shown once; only a sha256 of their secret part is kept. Tokens are random
+# 256-bit values, so a plain hash is enough: there is nothing to brute-force.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("user", sa.String(250), sa.ForeignKey("users.name"), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("description", sa.String(250)),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("expires_at", Millis),
+    sa.Column("revoked_at", Millis),
+    sa.Column("last_used_at", Millis),
+    sa.Index("ix_api_tokens_user", "user"),
+)

@@ -1,0 +1,230 @@
+"""Users of a shared store and their API tokens.
+
+A token reads ``mdk_<id>_<secret>``: the id finds the row, the secret is compared with the
+stored sha256 in constant time. Secrets are shown once, never stored, logged or audited.
+Unknown, malformed, expired and revoked tokens, and those of disabled users, are refused with
+Unauthenticated, and the refusal is audited (by token id, never by secret).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from modeldeck.core.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from modeldeck.core.governance import Role
+from modeldeck.governance.access import DEFAULT_PROJECT, effective_role, guarded_write, require
+from modeldeck.storage.db.engine import Database
+from modeldeck.storage.metadata import audit
+from modeldeck.storage.metadata import tokens as rows
+
+PREFIX = "mdk_"
+DAY_MS = 86_400_000
+TOUCH_EVERY_MS = 60_000  # last-use time is written at most once a minute per token
+NO_TOKEN = (
+    "no token: send 'Authorization: Bearer mdk_…' (create one with `modeldeck tokens create`)"
+)
+_USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,249}$")
+_TOKEN_RE = re.compile(r"^mdk_([0-9a-f]{12})_([A-Za-z0-9_\-]{20,100})$")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: str
+    user: str
+    description: str | None
+    created_by: str
+    created_at: int
+    expires_at: int | None
+    revoked_at: int | None
+    last_used_at: int | None
+
+    def state(self, now: int) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    info: TokenInfo
+    token: str = field(repr=False)  # the only time the secret exists outside the caller
+
+
+def check_user_name(name: object) -> str:
+    if not isinstance(name, str) or not _USER_RE.match(name):
+        raise InvalidInput(
+            f"invalid user name {name!r}: use letters, digits and '_ . @ -', starting with a "
+            "letter or digit"
+        )
+    return name
+
+
+def add_user(db: Database, clock: Callable[[], int], name: str, actor: str) -> None:
+    check_user_name(name)
+    with guarded_write(db, clock, actor, "user.add", f"users:/{name}") as conn:
+        require(conn, DEFAULT_PROJECT, actor, Role.ADMIN, "add users")
+        if rows.user_row(conn, name) is not None:
+            raise AlreadyExists(f"user {name!r} already exists")
+        now = clock()
+        rows.add_user(conn, name, actor, now)
+        audit.append(conn, actor=actor, action="user.add", subject=f"users:/{name}", at=now)
+
+
+def set_disabled(
+    db: Database, clock: Callable[[], int], name: str, actor: str, disabled: bool
+) -> None:
+    action = "user.disable" if disabled else "user.enable"
+    with guarded_write(db, clock, actor, action, f"users:/{name}") as conn:
+        require(conn, DEFAULT_PROJECT, actor, Role.ADMIN, "disable or enable users")
+        if rows.user_row(conn, name) is None:
+            raise NotFound(f"no user named {name!r}; `modeldeck users add {name}` adds one")
+        now = clock()
+        rows.set_disabled(conn, name, now if disabled else None)
+        audit.append(conn, actor=actor, action=action, subject=f"users:/{name}", at=now)
+
+
+def create_token(
+    db: Database,
+    clock: Callable[[], int],
+    user: str,
+    actor: str,
+    *,
+    expires_in_days: float | None = 90,
+    description: str | None = None,
+) -> IssuedToken:
+    """A new token for ``user`` (themselves, or anyone when ``actor`` is an admin)."""
+    if expires_in_days is not None and expires_in_days <= 0:
+        raise InvalidInput("expires_in_days must be positive (or None for no expiry)")
+    with guarded_write(db, clock, actor, "token.create", f"users:/{user}") as conn:
+        if actor != user:
+            require(conn, DEFAULT_PROJECT, actor, Role.ADMIN, "create tokens for other users")
+        found = rows.user_row(conn, user)
+        if found is None:
+            raise NotFound(f"no user named {user!r}; an admin adds one with `modeldeck users add`")
+        if found.disabled_at is not None:
+            raise PermissionDenied(f"user {user!r} is disabled and cannot get tokens")
+        now = clock()
+        token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+        expires = None if expires_in_days is None else now + int(expires_in_days * DAY_MS)
+        values = {
+            "id": token_id,
+            "user": user,
+            "secret_hash": _hash(secret),
+            "description": description,
+            "created_by": actor,
+            "created_at": now,
+            "expires_at": expires,
+        }
+        rows.insert_token(conn, values)
+        audit.append(
+            conn,
+            actor=actor,
+            action="token.create",
+            subject=f"users:/{user}/tokens/{token_id}",
+            at=now,
+            after={"expires_at": expires, "description": description},
+        )
+    info = TokenInfo(token_id, user, description, actor, now, expires, None, None)
+    return IssuedToken(info, f"{PREFIX}{token_id}_{secret}")
+
+
+def revoke_token(db: Database, clock: Callable[[], int], token_id: str, actor: str) -> None:
+    with guarded_write(db, clock, actor, "token.revoke", f"tokens:/{token_id}") as conn:
+        row = rows.token_row(conn, token_id)
+        if row is None:
+            raise NotFound(f"no token with id {token_id!r}; `modeldeck tokens list` shows them")
+        if row.user != actor:
+            require(conn, DEFAULT_PROJECT, actor, Role.ADMIN, "revoke other users' tokens")
+        now = clock()
+        rows.revoke(conn, token_id, now)
+        audit.append(
+            conn,
+            actor=actor,
+            action="token.revoke",
+            subject=f"users:/{row.user}/tokens/{token_id}",
+            at=now,
+        )
+
+
+def list_tokens(db: Database, user: str | None = None) -> list[TokenInfo]:
+    with db.read() as conn:
+        return [_info(r) for r in rows.tokens_of(conn, user)]
+
+
+def authenticate(db: Database, clock: Callable[[], int], presented: str | None) -> str:
+    """The user a bearer token belongs to; Unauthenticated (audited) otherwise."""
+    now = clock()
+    match = _TOKEN_RE.match(presented or "")
+    token_id = match.group(1) if match else None
+    reason = None
+    user = None
+    with db.read() as conn:
+        row = rows.token_row(conn, token_id) if token_id else None
+        if not presented:
+            reason = NO_TOKEN
+        elif (
+            match is None
+            or row is None
+            or not hmac.compare_digest(row.secret_hash, _hash(match.group(2)))
+        ):
+            reason = "unknown or malformed token"
+        elif row.revoked_at is not None:
+            reason = f"token {token_id} was revoked"
+        elif row.expires_at is not None and row.expires_at <= now:
+            reason = f"token {token_id} expired; create a new one with `modeldeck tokens create`"
+        else:
+            owner = rows.user_row(conn, row.user)
+            if owner is None or owner.disabled_at is not None:
+                reason = f"user {row.user!r} is disabled"
+            else:
+                user = row.user
+    if user is None or row is None:
+        with db.write() as conn:
+            audit.append(
+                conn,
+                actor=row.user if row is not None else "anonymous",
+                action="denied:auth",
+                subject=f"tokens:/{token_id or '-'}",
+                at=now,
+                after={"reason": reason},
+            )
+        raise Unauthenticated(reason or "unknown token")
+    if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY_MS:
+        with db.write() as conn:
+            rows.touch(conn, row.id, now)
+    return str(user)
+
+
+def role_of(db: Database, user: str, project: str = DEFAULT_PROJECT) -> Role:
+    with db.read() as conn:
+        return effective_role(conn, project, user)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _info(row: object) -> TokenInfo:
+    return TokenInfo(
+        row.id,  # type: ignore[attr-defined]
+        row.user,  # type: ignore[attr-defined]
+        row.description,  # type: ignore[attr-defined]
+        row.created_by,  # type: ignore[attr-defined]
+        row.created_at,  # type: ignore[attr-defined]
+        row.expires_at,  # type: ignore[attr-defined]
+        row.revoked_at,  # type: ignore[attr-defined]
+        row.last_used_at,  # type: ignore[attr-defined]
+    )
