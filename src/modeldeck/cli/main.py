@@ -25,6 +25,7 @@ from modeldeck.cli import (
     render,
     review,  # noqa: F401  (adds `models evaluate` and `models card`)
     runs,
+    server,
     tokens,
     users,
 )
@@ -63,6 +64,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(db.app, name="db")
+app.add_typer(server.app, name="server")
 app.command("quickstart")(quickstart.quickstart)
 
 

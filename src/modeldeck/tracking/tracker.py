@@ -16,9 +16,10 @@ from modeldeck.core import validation as check
 from modeldeck.core.entities import Artifact, Dataset, Experiment, Metric, Run, RunStatus
 from modeldeck.core.errors import InvalidInput, NotFound
 from modeldeck.core.filters import parse_filter, parse_order_by
+from modeldeck.core.hashing import sha256_bytes
 from modeldeck.storage.db.engine import Database
 from modeldeck.storage.metadata import artifacts as artifact_rows
-from modeldeck.storage.metadata import audit
+from modeldeck.storage.metadata import audit, idempotency
 from modeldeck.storage.metadata import datasets as dataset_rows
 from modeldeck.storage.metadata import experiments as experiment_rows
 from modeldeck.storage.metadata import runs as run_rows
@@ -173,11 +174,25 @@ class Tracker:
         """Store a batch of already validated metric values in one transaction."""
         if not batch:
             return
-        run_ids = {row[0] for row in batch}
         with self.db.write() as conn:
-            for run_id in run_ids:
-                run_rows.require(conn, run_id)
-            run_rows.insert_metrics(conn, batch)
+            self._insert_metrics(conn, batch)
+
+    def log_metrics_once(
+        self, batch: Sequence[MetricRow], key: str, actor: str, request: str | None = None
+    ) -> bool:
+        """Like :meth:`log_metrics`, unless ``actor`` already stored a batch under ``key``
+        (a retried request): then nothing is stored and it returns False.
+
+        ``request`` identifies what the caller sent (default: the batch itself); the same key
+        with another request is a Conflict.
+        """
+        check.check_key(key, "idempotency key")
+        digest = sha256_bytes((request or repr(sorted(batch))).encode())
+        with self.db.write() as conn:
+            if not idempotency.claim(conn, actor, key, digest, self.clock()):
+                return False
+            self._insert_metrics(conn, batch)
+        return True
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         with self.db.read() as conn:
@@ -337,6 +352,12 @@ class Tracker:
         return self.objects.get_file(entry.digest, dest)
 
     # internals -----------------------------------------------------------------------------
+
+    def _insert_metrics(self, conn: Connection, batch: Sequence[MetricRow]) -> None:
+        for run_id in {row[0] for row in batch}:
+            run_rows.require(conn, run_id)
+        if batch:
+            run_rows.insert_metrics(conn, batch)
 
     def _record_artifact(self, run_id: str, artifact: Artifact, actor: str | None) -> None:
         with self.db.write() as conn:

@@ -299,3 +299,17 @@ api_tokens = sa.Table(
     sa.Column("last_used_at", Millis),
     sa.Index("ix_api_tokens_user", "user"),
 )
+
+# --- idempotent writes over HTTP (revision 0004) ----------------------------------------------
+
+# A retried request carries the same Idempotency-Key: the key is claimed in the transaction of
+# the write, so a batch that committed is never applied twice. ``request_digest`` tells a
+# genuine retry from a key reused for a different request.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("user", sa.String(250), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("request_digest", sa.String(64), nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+)

@@ -1,0 +1,129 @@
+"""``modeldeck server``: run the team server; ``modeldeck server init`` prepares its store.
+
+FastAPI and uvicorn are imported inside the commands, so ``modeldeck --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Annotated
+
+import typer
+
+from modeldeck.cli import render
+from modeldeck.core.errors import AlreadyExists
+
+app = typer.Typer(
+    help="Run the team server (REST API, /health, /metrics, /docs).",
+    invoke_without_command=True,
+)
+
+BackendUri = Annotated[
+    str | None,
+    typer.Option(
+        "--backend-uri",
+        help="Metadata store: postgresql+psycopg://… or sqlite:///… "
+        "(default MODELDECK_TRACKING_URI).",
+    ),
+]
+Artifacts = Annotated[
+    str | None,
+    typer.Option("--artifacts", help="Object store (default MODELDECK_ARTIFACTS)."),
+]
+
+
+@app.callback()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 5000,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes.", min=1)] = 1,
+    backend_uri: BackendUri = None,
+    artifacts: Artifacts = None,
+) -> None:
+    """Serve the REST API (/api/v1), /health, /metrics and /docs with uvicorn.
+
+    Clients authenticate with `Authorization: Bearer <token>`; `modeldeck server init` gives the
+    first admin's token.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from modeldeck.core.settings import Settings
+
+    _export(backend_uri, artifacts)
+    settings = Settings.load()
+    # Open the store once here, so a wrong URI or an old schema fails before workers start.
+    from modeldeck.server.app import create_app
+
+    create_app(settings).state.services.db.dispose()
+    render.err_console().print(
+        render.plain(f"modeldeck server on http://{host}:{port} ({workers} worker(s))", "green")
+    )
+    uvicorn.run(
+        "modeldeck.server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http="modeldeck.server.protocol:NoDelayH11Protocol",
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@app.command()
+def init(
+    admin: Annotated[str, typer.Option("--admin", help="Name of the first admin user.")] = "admin",
+    backend_uri: BackendUri = None,
+    artifacts: Artifacts = None,
+) -> None:
+    """Create the schema and the first admin, and print the admin's token once (stdout)."""
+    from modeldeck.client.local import LocalClient
+    from modeldeck.core.governance import Role
+    from modeldeck.core.settings import Settings
+    from modeldeck.governance.tokens import check_user_name
+    from modeldeck.storage.db.engine import Database
+    from modeldeck.storage.db.migrate import upgrade
+
+    check_user_name(admin)
+    _export(backend_uri, artifacts)
+    settings = dataclasses.replace(Settings.load(), user=admin)
+    db = Database(settings.tracking_uri)
+    try:
+        upgrade(db)
+    finally:
+        db.dispose()
+    owner = LocalClient(settings)
+    try:
+        grants = owner.roles()
+        users = owner.list_users()
+        if grants or users:
+            admins = sorted(u for u, r in grants.items() if r is Role.ADMIN)
+            raise AlreadyExists(
+                "this store is already initialised "
+                f"(admins: {', '.join(admins) or 'none'}; {len(users)} user(s)); nothing was "
+                "changed. An admin adds users with `modeldeck users add` and gives tokens with "
+                "`modeldeck tokens create --user NAME`."
+            )
+        owner.add_user(admin)  # the project is still open: everyone may add the first user
+        owner.grant(admin, Role.ADMIN)  # closes the project
+        issued = owner.create_token(admin, expires_in_days=None, description="server init")
+    finally:
+        owner.close()
+    render.err_console().print(
+        f"schema is current; {admin} is admin of project 'default'. Their token follows, shown "
+        "once: store it now (MODELDECK_TOKEN). Revoke it with `modeldeck tokens revoke "
+        f"{issued.info.id}`."
+    )
+    typer.echo(issued.token)
+
+
+def _export(backend_uri: str | None, artifacts: str | None) -> None:
+    """Workers are separate processes that read their settings from the environment."""
+    if backend_uri:
+        os.environ["MODELDECK_TRACKING_URI"] = backend_uri
+    if artifacts:
+        os.environ["MODELDECK_ARTIFACTS"] = artifacts

@@ -1,0 +1,118 @@
+"""``/api/v1``: experiments, runs, params, tags and metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header
+
+from modeldeck.core import validation as check
+from modeldeck.core.entities import RunStatus
+from modeldeck.server.auth import Reader, Writer
+from modeldeck.server.state import Services, services
+from modeldeck.tracking.environment import GitState, RunContext
+from modeldeck.wire import tracking as wire
+
+router = APIRouter(prefix="/api/v1", tags=["tracking"])
+Svc = Annotated[Services, Depends(services)]
+
+
+@router.get("/experiments")
+def list_experiments(user: Reader, svc: Svc) -> wire.ExperimentList:
+    found = svc.tracker.experiments()
+    return wire.ExperimentList(experiments=[wire.ExperimentOut.of(e) for e in found])
+
+
+@router.post("/runs", status_code=201)
+def create_run(body: wire.RunCreate, user: Writer, svc: Svc) -> wire.RunOut:
+    git = None
+    if body.git is not None:
+        diff = body.git.diff.encode() if body.git.diff else None
+        git = GitState(commit=body.git.commit, dirty=body.git.dirty, diff=diff)
+    context = RunContext(
+        source=body.source,
+        entry_point=body.entry_point,
+        python_version=body.python_version,
+        host=body.host,
+        pid=body.pid,
+        git=git,
+        environment=body.environment.encode(),
+    )
+    run = svc.tracker.create_run(
+        experiment=body.experiment,
+        user=user,
+        context=context,
+        name=body.name,
+        parent_id=body.parent_id,
+        tags=body.tags,
+    )
+    return wire.RunOut.of(run)
+
+
+@router.get("/runs/{run_id}")
+def get_run(run_id: str, user: Reader, svc: Svc) -> wire.RunOut:
+    return wire.RunOut.of(svc.tracker.get_run(run_id))
+
+
+@router.post("/runs/{run_id}/end")
+def end_run(run_id: str, body: wire.RunEnd, user: Writer, svc: Svc) -> wire.RunOut:
+    svc.tracker.end_run(run_id, RunStatus(body.status), actor=user)
+    return wire.RunOut.of(svc.tracker.get_run(run_id))
+
+
+@router.post("/runs/{run_id}/params", status_code=204)
+def log_params(run_id: str, body: wire.ValuesIn, user: Writer, svc: Svc) -> None:
+    svc.tracker.log_params(run_id, body.values)
+
+
+@router.post("/runs/{run_id}/tags", status_code=204)
+def set_tags(run_id: str, body: wire.ValuesIn, user: Writer, svc: Svc) -> None:
+    svc.tracker.set_tags(run_id, body.values)
+
+
+@router.post("/runs/{run_id}/metrics")
+def log_metrics(
+    run_id: str,
+    body: wire.MetricBatch,
+    user: Writer,
+    svc: Svc,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> wire.MetricBatchResult:
+    """One transaction per batch; a retry with the same Idempotency-Key stores nothing."""
+    now = svc.clock()
+    rows = [
+        (
+            run_id,
+            check.check_key(m.key, "metric key"),
+            float(m.value),
+            m.step,
+            now if m.timestamp is None else m.timestamp,
+        )
+        for m in body.metrics
+    ]
+    if idempotency_key is None:
+        svc.tracker.log_metrics(rows)
+        stored = True
+    else:
+        # the request as sent, before the server filled in missing timestamps
+        sent = repr([run_id, *((m.key, m.value, m.step, m.timestamp) for m in body.metrics)])
+        stored = svc.tracker.log_metrics_once(rows, idempotency_key, user, sent)
+    return wire.MetricBatchResult(stored=len(rows) if stored else 0, replayed=not stored)
+
+
+@router.get("/runs/{run_id}/metrics/{key:path}")
+def metric_history(run_id: str, key: str, user: Reader, svc: Svc) -> wire.MetricHistory:
+    history = svc.tracker.metric_history(run_id, check.check_key(key, "metric key"))
+    return wire.MetricHistory(metrics=[wire.MetricOut.of(m) for m in history])
+
+
+@router.post("/runs/search")
+def search_runs(body: wire.SearchIn, user: Reader, svc: Svc) -> wire.SearchOut:
+    page = svc.tracker.search(
+        experiments=body.experiments,
+        filter=body.filter,
+        order_by=body.order_by,
+        max_results=body.max_results,
+        offset=body.offset,
+    )
+    return wire.SearchOut(runs=[wire.RunOut.of(r) for r in page.runs], next_offset=page.next_offset)

@@ -1,0 +1,105 @@
+"""Starting a real `modeldeck server` process on a free port over a temp store, for the tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from modeldeck.client.local import LocalClient
+from modeldeck.core.settings import Settings
+
+
+@dataclass
+class Server:
+    url: str
+    admin_token: str
+    settings: Settings  # the store, acting as the admin
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10)
+
+    def admin(self) -> LocalClient:
+        return LocalClient(self.settings)
+
+    def token_for(self, user: str, role: str | None) -> str:
+        """A new user with ``role`` (None: no grant, so a viewer) and a token of theirs."""
+        owner = self.admin()
+        try:
+            owner.add_user(user)
+            if role is not None:
+                owner.grant(user, role)
+            return owner.create_token(user).token
+        finally:
+            owner.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    tmp: Path, backend_uri: str, *, workers: int = 1, admin: str = "root"
+) -> Iterator[Server]:
+    env = {
+        **os.environ,
+        "MODELDECK_HOME": str(tmp / "home"),
+        "MODELDECK_TRACKING_URI": backend_uri,
+        "MODELDECK_ARTIFACTS": str(tmp / "objects"),
+        "MODELDECK_USER": admin,
+    }
+    cli = [sys.executable, "-m", "modeldeck", "server"]
+    init = subprocess.run(
+        [*cli, "init", "--admin", admin], env=env, capture_output=True, text=True, check=False
+    )
+    assert init.returncode == 0, init.stderr
+    token = init.stdout.strip()
+    port = free_port()
+    log = tmp / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*cli, "--port", str(port), "--workers", str(workers)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the server did not start:\n{log.read_text()}")
+        time.sleep(0.05)
+    settings = Settings(
+        home=tmp / "home",
+        tracking_uri=backend_uri,
+        artifacts_uri=str(tmp / "objects"),
+        user=admin,
+    )
+    try:
+        yield Server(url, token, settings, process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
