@@ -61,8 +61,7 @@ def _load_backend(scheme: str, uri: str) -> ObjectStore:
     except ModuleNotFoundError as e:
         if e.name == module_name:
             raise InvalidInput(
-                f"{scheme}:// object stores need the [{extra}] extra "
-                f"(pip install 'modeldeck[{extra}]') and are not available yet"
+                f"{scheme}:// object stores are not part of this modeldeck installation"
             ) from None
         raise InvalidInput(
             f"{scheme}:// object stores need the [{extra}] extra: "
