@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from modeldeck.cli import render
-from modeldeck.core.errors import AlreadyExists
+from modeldeck.core.errors import AlreadyExists, InvalidInput
 
 app = typer.Typer(
     help="Run the team server (REST API, /health, /metrics, /docs).",
@@ -49,6 +49,7 @@ def serve(
     """
     if ctx.invoked_subcommand is not None:
         return
+    _require_server_extra()
     import uvicorn
 
     from modeldeck.core.settings import Settings
@@ -127,3 +128,14 @@ def _export(backend_uri: str | None, artifacts: str | None) -> None:
         os.environ["MODELDECK_TRACKING_URI"] = backend_uri
     if artifacts:
         os.environ["MODELDECK_ARTIFACTS"] = artifacts
+
+
+def _require_server_extra() -> None:
+    import importlib.util
+
+    missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise InvalidInput(
+            f"`modeldeck server` needs the server extra ({', '.join(missing)} missing): "
+            "pip install 'modeldeck[server]'"
+        )
