@@ -12,7 +12,6 @@ import errno
 import io
 import os
 import secrets
-import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,14 +28,10 @@ from modeldeck.core.hashing import (
 )
 from modeldeck.storage.objects.base import ObjectInfo, check_digest
 from modeldeck.storage.objects.manifest import (
-    MODE_EXEC,
     Manifest,
-    ManifestEntry,
-    check_rel_path,
     decode_manifest,
-    encode_manifest,
-    mode_of,
 )
+from modeldeck.storage.objects.tree import store_tree, tree_targets
 
 # errno values by which a filesystem says it has no hard links; os.replace is used there.
 _NO_HARD_LINKS = frozenset(
@@ -100,27 +95,7 @@ class LocalObjectStore:
         from that file); symlinked folders are skipped, so a link cannot pull in a tree outside
         ``path`` or loop. Empty folders, fifos, sockets and devices are skipped too.
         """
-        top = Path(path)
-        if not top.exists():
-            raise NotFound(f"no such folder: {top}")
-        if not top.is_dir():
-            raise InvalidInput(f"{top} is not a folder; store it with put_file")
-        entries: dict[str, ManifestEntry] = {}
-        for dirpath, _dirnames, filenames in os.walk(top, onerror=_raise):
-            for name in filenames:
-                full = Path(dirpath, name)
-                rel = check_rel_path(full.relative_to(top).as_posix())
-                try:
-                    st = full.stat()
-                except FileNotFoundError:
-                    raise InvalidInput(f"cannot store {full}: broken symlink or removed") from None
-                if not stat.S_ISREG(st.st_mode):
-                    continue
-                info = self.put_file(full)
-                entries[rel] = ManifestEntry(info.digest, info.size, mode_of(st.st_mode))
-        manifest = Manifest(entries)
-        stored = self.put_bytes(encode_manifest(manifest))
-        return ObjectInfo(stored.digest, manifest.total_size)
+        return store_tree(Path(path), self.put_file, self.put_bytes)
 
     def _publish(self, tmp: Path, digest: str) -> None:
         final = self._path(digest)
@@ -184,20 +159,11 @@ class LocalObjectStore:
         Each file lands atomically, but the folder as a whole does not: on an error, files
         already written stay. Paths that would land outside ``dest`` raise InvalidInput.
         """
-        manifest = self.read_manifest(digest)
-        dest = Path(dest)
-        dest.mkdir(parents=True, exist_ok=True)
-        base = dest.resolve()
-        for rel, entry in manifest.entries.items():
-            target = dest.joinpath(*check_rel_path(rel).split("/"))
-            # A symlink already in dest could still point a folder elsewhere.
-            if not target.parent.resolve().is_relative_to(base):
-                raise InvalidInput(f"manifest {digest}: {rel!r} would be written outside {dest}")
+        for rel, entry, target, mode in tree_targets(digest, self.read_manifest(digest), dest):
             if self.size(entry.digest) != entry.size:
                 raise IntegrityError(f"manifest {digest}: size of {rel!r} does not match")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._materialise(entry.digest, target, 0o777 if entry.mode == MODE_EXEC else 0o666)
-        return dest
+            self._materialise(entry.digest, target, mode)
+        return Path(dest)
 
     def _materialise(self, digest: str, dest: Path, mode: int) -> None:
         if dest.is_dir():
@@ -257,10 +223,6 @@ class LocalObjectStore:
 
 def _not_found(digest: str) -> NotFound:
     return NotFound(f"object {digest} not found")
-
-
-def _raise(error: OSError) -> None:
-    raise error
 
 
 def _fsync_dir(path: Path) -> None:

@@ -35,7 +35,6 @@ import io
 import os
 import re
 import secrets
-import stat
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,14 +64,10 @@ from modeldeck.core.hashing import (
 )
 from modeldeck.storage.objects.base import ObjectInfo, check_digest
 from modeldeck.storage.objects.manifest import (
-    MODE_EXEC,
     Manifest,
-    ManifestEntry,
-    check_rel_path,
     decode_manifest,
-    encode_manifest,
-    mode_of,
 )
+from modeldeck.storage.objects.tree import store_tree, tree_targets
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -221,27 +216,7 @@ class S3ObjectStore:
         A symlink to a file is stored as the file's content; symlinked folders, empty folders,
         fifos, sockets and devices are skipped.
         """
-        top = Path(path)
-        if not top.exists():
-            raise NotFound(f"no such folder: {top}")
-        if not top.is_dir():
-            raise InvalidInput(f"{top} is not a folder; store it with put_file")
-        entries: dict[str, ManifestEntry] = {}
-        for dirpath, _dirnames, filenames in os.walk(top, onerror=_raise):
-            for name in filenames:
-                full = Path(dirpath, name)
-                rel = check_rel_path(full.relative_to(top).as_posix())
-                try:
-                    st = full.stat()
-                except FileNotFoundError:
-                    raise InvalidInput(f"cannot store {full}: broken symlink or removed") from None
-                if not stat.S_ISREG(st.st_mode):
-                    continue
-                info = self.put_file(full)
-                entries[rel] = ManifestEntry(info.digest, info.size, mode_of(st.st_mode))
-        manifest = Manifest(entries)
-        stored = self.put_bytes(encode_manifest(manifest))
-        return ObjectInfo(stored.digest, manifest.total_size)
+        return store_tree(Path(path), self.put_file, self.put_bytes)
 
     def _upload(self, f: BinaryIO, digest: str, size: int, source: str) -> None:
         """Upload ``size`` bytes of buffered ``f`` to the key of ``digest``, if they hash to it."""
@@ -338,18 +313,9 @@ class S3ObjectStore:
         Each file lands atomically, the folder as a whole does not. Paths that would land
         outside ``dest`` raise InvalidInput.
         """
-        manifest = self.read_manifest(digest)
-        dest = Path(dest)
-        dest.mkdir(parents=True, exist_ok=True)
-        base = dest.resolve()
-        for rel, entry in manifest.entries.items():
-            target = dest.joinpath(*check_rel_path(rel).split("/"))
-            if not target.parent.resolve().is_relative_to(base):
-                raise InvalidInput(f"manifest {digest}: {rel!r} would be written outside {dest}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            mode = 0o777 if entry.mode == MODE_EXEC else 0o666
+        for rel, entry, target, mode in tree_targets(digest, self.read_manifest(digest), dest):
             self._materialise(entry.digest, target, mode, (digest, rel, entry.size))
-        return dest
+        return Path(dest)
 
     def _materialise(
         self, digest: str, dest: Path, mode: int, listed: tuple[str, str, int] | None = None
@@ -685,7 +651,3 @@ def _changed(source: str) -> InvalidInput:
 
 def _not_found(digest: str) -> NotFound:
     return NotFound(f"object {digest} not found")
-
-
-def _raise(error: OSError) -> None:
-    raise error
