@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,14 +30,13 @@ from modeldeck.storage.objects.manifest import (
     Manifest,
     decode_manifest,
 )
-from modeldeck.storage.objects.tree import store_tree, tree_targets
+from modeldeck.storage.objects.tree import store_tree, tree_targets, write_verified
 
 # errno values by which a filesystem says it has no hard links; os.replace is used there.
 _NO_HARD_LINKS = frozenset(
     {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK, errno.EXDEV}
 )
 _HEX = frozenset("0123456789abcdef")
-_O_BINARY: int = getattr(os, "O_BINARY", 0)  # Windows would otherwise translate newlines
 
 
 class LocalObjectStore:
@@ -169,21 +167,7 @@ class LocalObjectStore:
         if dest.is_dir():
             raise InvalidInput(f"{dest} is a folder; give the path of the file to write")
         with self._open_raw(digest) as src:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.part")
-            # os.open applies the umask to mode, as any new file would have it.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, mode)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    actual, _ = copy_hashing(src, out)
-                    if actual != digest:
-                        raise corrupt_object(digest, actual)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, dest)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            write_verified(src, digest, dest, mode)
 
     def _open_raw(self, digest: str) -> BinaryIO:
         path = self._path(check_digest(digest))

@@ -34,7 +34,6 @@ import hashlib
 import io
 import os
 import re
-import secrets
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,7 +66,7 @@ from modeldeck.storage.objects.manifest import (
     Manifest,
     decode_manifest,
 )
-from modeldeck.storage.objects.tree import store_tree, tree_targets
+from modeldeck.storage.objects.tree import store_tree, tree_targets, write_verified
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -81,7 +80,6 @@ MAX_EXPIRES = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
 
 ENDPOINT_ENV = "MODELDECK_S3_ENDPOINT_URL"
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]")
-_O_BINARY: int = getattr(os, "O_BINARY", 0)
 _DENIED = frozenset(
     {
         "403",
@@ -326,20 +324,7 @@ class S3ObjectStore:
         with src:
             if listed is not None and listed[2] != size:
                 raise IntegrityError(f"manifest {listed[0]}: size of {listed[1]!r} does not match")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.part")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, mode)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    actual, _ = copy_hashing(src, out)
-                    if actual != digest:
-                        raise corrupt_object(digest, actual)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, dest)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            write_verified(src, digest, dest, mode)
 
     def _head(self, digest: str) -> Any:
         key = self._key(check_digest(digest))

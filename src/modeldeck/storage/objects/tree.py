@@ -1,14 +1,18 @@
-"""Folders and manifests, the same for every object store: walking a folder into a manifest,
-and checking where each entry of a manifest may be written back."""
+"""What every object store does the same way on the local side: walking a folder into a
+manifest, checking where each entry of a manifest may be written back, and writing an object's
+bytes to a file atomically and verified."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from modeldeck.core.errors import InvalidInput, NotFound
+from modeldeck.core.hashing import copy_hashing, corrupt_object
 from modeldeck.storage.objects.base import ObjectInfo
 from modeldeck.storage.objects.manifest import (
     MODE_EXEC,
@@ -68,6 +72,29 @@ def tree_targets(
             raise InvalidInput(f"manifest {digest}: {rel!r} would be written outside {dest}")
         target.parent.mkdir(parents=True, exist_ok=True)
         yield rel, entry, target, 0o777 if entry.mode == MODE_EXEC else 0o666
+
+
+_O_BINARY: int = getattr(os, "O_BINARY", 0)  # Windows would otherwise translate newlines
+
+
+def write_verified(src: BinaryIO, digest: str, dest: Path, mode: int) -> None:
+    """Copy ``src`` to ``dest`` through a temp file beside it, renamed only if the bytes hash to
+    ``digest``: a corrupt object never leaves a partial or wrong file behind."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.part")
+    # os.open applies the umask to mode, as any new file would have it.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, mode)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            actual, _ = copy_hashing(src, out)
+            if actual != digest:
+                raise corrupt_object(digest, actual)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _raise(error: OSError) -> None:
