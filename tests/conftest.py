@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import socket
 import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -75,12 +83,18 @@ def _truncate(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture
+def empty_postgres_url(postgres_url: str) -> str:
+    """The session's PostgreSQL database, emptied for this test."""
+    _truncate(postgres_url)
+    return postgres_url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'md' / 'modeldeck.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    _truncate(url)
+    url: str = request.getfixturevalue("empty_postgres_url")
     return url
 
 
@@ -128,3 +142,59 @@ def dirty_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
     (repo / "train.py").write_text("print('v2')\n")
     monkeypatch.chdir(repo)
     return git
+
+
+# --- S3: moto's standalone server --------------------------------------------------------
+
+
+def _free_s3_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` of a moto server started for this session, stopped after."""
+    missing = [m for m in ("boto3", "moto", "flask") if importlib.util.find_spec(m) is None]
+    if missing:
+        reason = f"{', '.join(missing)} not installed (pip install -e '.[dev]' brings moto[server])"
+        if os.environ.get("MODELDECK_REQUIRE_S3"):
+            pytest.fail(f"MODELDECK_REQUIRE_S3 is set but {reason}")
+        pytest.skip(reason)
+    port = _free_s3_port()
+    url = f"http://127.0.0.1:{port}"
+    # moto logs every request: to a file, as an unread pipe would fill up and stall the server.
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_up(proc, url, log)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_until_up(proc: subprocess.Popen[bytes], url: str, log: IO[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while proc.poll() is None:
+        try:
+            urllib.request.urlopen(f"{url}/", timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return  # an HTTP answer of any kind: the server is up
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline:
+                pytest.fail(f"moto_server did not answer at {url} within 20 s")
+            time.sleep(0.05)
+    log.seek(0)
+    output = log.read().decode(errors="replace")
+    pytest.fail(f"moto_server exited with {proc.returncode}: {output[-2000:]}")

@@ -244,7 +244,7 @@ def test_protect_makes_an_alias_need_the_gates(cli, churn):
 
 def test_history_and_the_version_an_alias_pointed_at(cli, churn):
     clock = Clock()
-    fluent.client().tracker.clock = clock  # before the registry is first used
+    fluent.client().store.clock = clock  # before the registry is first used
     cli("models", "register", churn, "churn")
     clock.set("2026-03-01 13:00")
     assert cli("models", "alias", "churn", "challenger", "1").exit_code == 0

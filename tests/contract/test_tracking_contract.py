@@ -1,4 +1,5 @@
-"""Tracking behaviour every backend must share (embedded SQLite and PostgreSQL)."""
+"""Tracking behaviour every backend must share: embedded SQLite, PostgreSQL, and HTTP to a
+real server process (tests/contract/conftest.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from modeldeck.core.errors import (
     InvalidInput,
     NotFound,
 )
+from modeldeck.storage.objects import open_object_store
 
 
 def test_run_records_who_what_and_where(client: LocalClient) -> None:
@@ -243,7 +245,7 @@ def test_artifacts_files_dirs_and_dedup(client: LocalClient, tmp_path: Path) -> 
     assert (out / "plots" / "roc.png").read_bytes() == model.read_bytes()
     inner = client.download_artifact(run.id, "reports/latest/index.html", tmp_path / "i.html")
     assert inner.read_text() == "<h1>hi</h1>"
-    objects = client.tracker.objects
+    objects = open_object_store(client.settings.artifacts_uri)  # the store behind the client
     same = [d for d in objects.iter_digests() if d == listed["model.bin"].digest]
     assert len(same) == 1
     with pytest.raises(NotFound, match="no artifact 'nope'"):

@@ -90,7 +90,7 @@ class World:
 @pytest.fixture
 def world(client: LocalClient) -> World:
     tick = itertools.count(1_700_000_000_000, 1000)
-    tracker = client.tracker
+    tracker = client.store
     tracker.clock = lambda: next(tick)
     run = client.create_run("churn", name="train")
     client.log_params(run.id, {"C": "0.5", "penalty": "l2"})
@@ -238,7 +238,7 @@ def test_edits_and_status_changes_are_audited(world: World) -> None:
     approval = card_records[0]
     assert approval.actor == "bob" and approval.after is not None
     assert approval.after == {"status": "approved", "card_digest": card.digest}
-    assert auditing.verify(world.client.tracker.db).ok
+    assert auditing.verify(world.client.store.db).ok
 
 
 def test_renderings_hold_every_section_and_escape_html(world: World) -> None:
@@ -276,7 +276,7 @@ def test_render_markdown_of_a_card_built_by_hand() -> None:
 def test_the_sdk_edits_with_keywords(home: Path) -> None:
     client = fluent.client()
     run = client.create_run("churn", name="train")
-    Registry(client.tracker.db, client.tracker.objects, client.tracker.clock).register(
+    Registry(client.store.db, client.store.objects, client.store.clock).register(
         "churn", PackageInfo("ab" * 32, run.id, "model", "sklearn", None), "alice"
     )
     card = fluent.edit_model_card("churn", 1, {"factors": "Region."}, intended_use="Retention.")

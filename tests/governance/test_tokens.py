@@ -23,7 +23,7 @@ from modeldeck.governance.tokens import DAY_MS
 def admin(client: LocalClient) -> LocalClient:
     """alice, admin of a closed project, with a fake clock she can move."""
     tick = itertools.count(1_700_000_000_000, 1000)
-    client.tracker.clock = lambda: next(tick)
+    client.store.clock = lambda: next(tick)
     client.grant("bob", "contributor")  # closes the project; alice becomes admin
     client.add_user("alice")
     client.add_user("bob")
@@ -32,7 +32,7 @@ def admin(client: LocalClient) -> LocalClient:
 
 def as_user(admin: LocalClient, name: str) -> LocalClient:
     other = LocalClient(replace(admin.settings, user=name))
-    other.tracker.clock = admin.tracker.clock
+    other.store.clock = admin.store.clock
     return other
 
 
@@ -43,7 +43,7 @@ def test_token_authenticates_its_user_and_is_shown_once(admin: LocalClient) -> N
     assert admin.authenticate(issued.token) == "bob"
     listed = admin.list_tokens("bob")
     assert [t.id for t in listed] == [issued.info.id] and listed[0].last_used_at is not None
-    with admin.tracker.db.engine.connect() as conn:
+    with admin.store.db.engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT secret_hash FROM api_tokens")).scalar()
         dumped = " ".join(str(r) for r in conn.execute(sa.text("SELECT * FROM audit_log")))
     secret = issued.token.split("_", 2)[2]  # the secret itself may contain "_"
@@ -77,7 +77,7 @@ def test_revoked_expired_and_disabled_tokens_stop_working(admin: LocalClient) ->
         admin.authenticate(revoked.token)
     short = admin.create_token("bob", expires_in_days=1)
     assert admin.authenticate(short.token) == "bob"
-    admin.tracker.clock = lambda: short.info.created_at + DAY_MS + 1
+    admin.store.clock = lambda: short.info.created_at + DAY_MS + 1
     with pytest.raises(Unauthenticated, match="expired"):
         admin.authenticate(short.token)
     lasting = admin.create_token("bob", expires_in_days=None)

@@ -48,7 +48,7 @@ class World:
 @pytest.fixture
 def world(client: LocalClient) -> World:
     tick = itertools.count(1_700_000_000_000, 1000)
-    tracker = client.tracker
+    tracker = client.store
     tracker.clock = lambda: next(tick)
     run = client.create_run("churn", name="train")
     frame = pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 0]})
@@ -135,7 +135,7 @@ def test_unprotected_aliases_move_freely_and_history_answers_as_of(world: World)
 
 
 def test_roles_close_an_open_project(world: World) -> None:
-    db, clock = world.client.tracker.db, world.client.tracker.clock
+    db, clock = world.client.store.db, world.client.store.clock
     version = world.register(actor="alice")
     access.grant(db, clock, "default", "bob", Role.REVIEWER, actor="alice")  # alice becomes admin
     access.grant(db, clock, "default", "vic", Role.VIEWER, actor="alice")
@@ -158,7 +158,7 @@ def test_audit_chain_detects_a_hand_edit(world: World) -> None:
     world.evaluate(version, passed=True)
     world.reviews.approve("churn", version, "bob")
     world.reviews.move_alias("churn", version, "champion", "alice")
-    db = world.client.tracker.db
+    db = world.client.store.db
     check = auditing.verify(db)
     assert check.ok and check.records >= 6
     trail = [r.action for r in auditing.log(db, subject="models:/churn", limit=50)]
@@ -176,7 +176,7 @@ def test_audit_chain_detects_a_hand_edit(world: World) -> None:
 def test_audit_chain_detects_a_deleted_record(world: World) -> None:
     world.register()
     world.register()
-    db = world.client.tracker.db
+    db = world.client.store.db
     middle = auditing.log(db, action="version.register")[-1]
     with db.engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM audit_log WHERE seq = :seq"), {"seq": middle.seq})
@@ -192,12 +192,12 @@ def test_lineage_in_both_directions(world: World) -> None:
     package = PackageInfo("cd" * 32, child.id, "model", "sklearn", None)
     v1 = world.register()
     v2 = world.registry.register("churn", package, "alice", replaces=v1).version
-    found = lineage(client.tracker.db, "churn", v2)
+    found = lineage(client.store.db, "churn", v2)
     assert found.run is not None and found.run.id == child.id
     assert [p.id for p in found.parents] == [parent.id]
     assert [i.dataset.name for i in found.inputs] == ["march"]
     assert [r.version for r in found.replaces] == [v1]
-    uses = trained_on(client.tracker.db, "march")
+    uses = trained_on(client.store.db, "march")
     assert [(u.run_id, [v.version for v in u.versions]) for u in uses] == [(parent.id, [v2])]
     digest = found.inputs[0].dataset.digest
-    assert [v.version for v in trained_on(client.tracker.db, digest)[0].versions] == [v2]
+    assert [v.version for v in trained_on(client.store.db, digest)[0].versions] == [v2]

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from server_support import Server
 
 API = "/api/v1"

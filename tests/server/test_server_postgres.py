@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from server_support import Server, start_server
 
 pytestmark = pytest.mark.postgres

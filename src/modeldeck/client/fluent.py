@@ -40,9 +40,9 @@ def client() -> LocalClient:
     global _client
     with _lock:
         if _client is None:
-            from modeldeck.client.local import LocalClient
+            from modeldeck.client import connect
 
-            _client = LocalClient()
+            _client = connect()
         return _client
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from modeldeck.models.predictor import Predictor
     from modeldeck.models.signature import Signature
     from modeldeck.tracking.buffer import MetricBuffer, MetricRow
+    from modeldeck.tracking.port import TrackingPort
     from modeldeck.tracking.tracker import Page, Tracker
 
 
@@ -39,11 +40,16 @@ class LocalClient(RegistryMethods):
         self._open_lock = threading.Lock()
 
     @cached_property
-    def tracker(self) -> Tracker:
+    def store(self) -> Tracker:
+        """The tracking service over the stores themselves (the registry half uses its db)."""
         with self._open_lock:
             from modeldeck.tracking.stores import open_tracker
 
             return open_tracker(self.settings)
+
+    @cached_property
+    def tracker(self) -> TrackingPort:
+        return self.store
 
     @cached_property
     def buffer(self) -> MetricBuffer:
@@ -120,8 +126,8 @@ class LocalClient(RegistryMethods):
     def close(self) -> None:
         if "buffer" in self.__dict__:
             self.buffer.close()
-        if "tracker" in self.__dict__:
-            self.tracker.db.dispose()
+        if "store" in self.__dict__:
+            self.store.db.dispose()
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         self.flush()

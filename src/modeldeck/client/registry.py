@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from modeldeck.core.errors import InvalidInput
 from modeldeck.core.governance import Approval, AuditRecord, ChainCheck, Role
-from modeldeck.core.refs import AliasRef, ModelSource, RunModelRef, VersionRef, parse_model_uri
+from modeldeck.core.refs import AliasRef, ModelSource, VersionRef, parse_model_uri
 from modeldeck.core.registry import AliasEvent, Evaluation, ModelVersion, RegisteredModel
 
 if TYPE_CHECKING:
@@ -24,19 +24,24 @@ if TYPE_CHECKING:
     from modeldeck.registry.lineage import DatasetUse, Lineage
     from modeldeck.registry.reviews import Reviews
     from modeldeck.registry.service import Registry
+    from modeldeck.tracking.port import TrackingPort
     from modeldeck.tracking.tracker import Tracker
     from modeldeck.validation.policy import Policy
 
 
 class RegistryMethods:
-    """Mixed into LocalClient, which provides ``settings`` and ``tracker``."""
+    """Mixed into LocalClient, which provides ``settings``, ``tracker`` and ``store`` (the
+    tracking service over the stores, whose database the registry shares)."""
 
     settings: Settings
 
     if TYPE_CHECKING:
 
         @property
-        def tracker(self) -> Tracker: ...
+        def tracker(self) -> TrackingPort: ...
+
+        @property
+        def store(self) -> Tracker: ...
 
         def flush(self) -> None: ...
 
@@ -46,13 +51,13 @@ class RegistryMethods:
     def registry(self) -> Registry:
         from modeldeck.registry.service import Registry
 
-        return Registry(self.tracker.db, self.tracker.objects, self.tracker.clock)
+        return Registry(self.store.db, self.store.objects, self.store.clock)
 
     @cached_property
     def reviews(self) -> Reviews:
         from modeldeck.registry.reviews import Reviews
 
-        return Reviews(self.tracker.db, self.tracker.objects, self.tracker.clock)
+        return Reviews(self.store.db, self.store.objects, self.store.clock)
 
     # versions ---------------------------------------------------------------------------------
 
@@ -66,23 +71,11 @@ class RegistryMethods:
         replaces: int | None = None,
     ) -> ModelVersion:
         """Register the model package at ``runs:/<run id>/<path>`` as a new version of ``name``."""
-        from modeldeck.models.loading import inspect_package
-        from modeldeck.registry.service import PackageInfo
+        from modeldeck.registry.service import package_from_run
 
-        ref = parse_model_uri(source)
-        if not isinstance(ref, RunModelRef):
-            raise InvalidInput(f"register a run's model (runs:/<run id>/<path>), not {source}")
-        found, manifest = inspect_package(self.tracker, ref.run_id, ref.path)
-        package = PackageInfo(
-            package_digest=found.package_digest or "",
-            run_id=ref.run_id,
-            artifact_path=found.artifact_path,
-            flavor=manifest.get("flavor"),
-            signature=manifest.get("signature"),
-        )
         return self.registry.register(
             name,
-            package,
+            package_from_run(self.tracker, source),
             self.settings.user,
             description=description,
             tags=tags,
@@ -210,12 +203,12 @@ class RegistryMethods:
     def lineage(self, name: str, version: int) -> Lineage:
         from modeldeck.registry.lineage import lineage
 
-        return lineage(self.tracker.db, name, version)
+        return lineage(self.store.db, name, version)
 
     def trained_on(self, dataset: str) -> list[DatasetUse]:
         from modeldeck.registry.lineage import trained_on
 
-        return trained_on(self.tracker.db, dataset)
+        return trained_on(self.store.db, dataset)
 
     def audit_log(
         self,
@@ -226,30 +219,28 @@ class RegistryMethods:
     ) -> list[AuditRecord]:
         from modeldeck.governance import auditing
 
-        return auditing.log(
-            self.tracker.db, subject=subject, actor=actor, action=action, limit=limit
-        )
+        return auditing.log(self.store.db, subject=subject, actor=actor, action=action, limit=limit)
 
     def verify_audit(self) -> ChainCheck:
         from modeldeck.governance import auditing
 
-        return auditing.verify(self.tracker.db)
+        return auditing.verify(self.store.db)
 
     def grant(self, user: str, role: Role | str, project: str = "default") -> None:
         from modeldeck.governance import access
 
         chosen = role if isinstance(role, Role) else Role.parse(role)
-        access.grant(self.tracker.db, self.tracker.clock, project, user, chosen, self.settings.user)
+        access.grant(self.store.db, self.store.clock, project, user, chosen, self.settings.user)
 
     def revoke(self, user: str, project: str = "default") -> None:
         from modeldeck.governance import access
 
-        access.revoke(self.tracker.db, self.tracker.clock, project, user, self.settings.user)
+        access.revoke(self.store.db, self.store.clock, project, user, self.settings.user)
 
     def roles(self, project: str = "default") -> dict[str, Role]:
         from modeldeck.storage.metadata import roles as role_rows
 
-        with self.tracker.db.read() as conn:
+        with self.store.db.read() as conn:
             return role_rows.grants(conn, project)
 
     # users and API tokens (for a shared store) --------------------------------------------------
@@ -257,17 +248,17 @@ class RegistryMethods:
     def add_user(self, name: str) -> None:
         from modeldeck.governance import tokens
 
-        tokens.add_user(self.tracker.db, self.tracker.clock, name, self.settings.user)
+        tokens.add_user(self.store.db, self.store.clock, name, self.settings.user)
 
     def set_user_disabled(self, name: str, disabled: bool = True) -> None:
         from modeldeck.governance import tokens
 
-        tokens.set_disabled(self.tracker.db, self.tracker.clock, name, self.settings.user, disabled)
+        tokens.set_disabled(self.store.db, self.store.clock, name, self.settings.user, disabled)
 
     def list_users(self) -> list[Any]:
         from modeldeck.storage.metadata import tokens as token_rows
 
-        with self.tracker.db.read() as conn:
+        with self.store.db.read() as conn:
             return token_rows.list_users(conn)
 
     def create_token(
@@ -281,8 +272,8 @@ class RegistryMethods:
         from modeldeck.governance import tokens
 
         return tokens.create_token(
-            self.tracker.db,
-            self.tracker.clock,
+            self.store.db,
+            self.store.clock,
             user or self.settings.user,
             self.settings.user,
             expires_in_days=expires_in_days,
@@ -292,17 +283,17 @@ class RegistryMethods:
     def revoke_token(self, token_id: str) -> None:
         from modeldeck.governance import tokens
 
-        tokens.revoke_token(self.tracker.db, self.tracker.clock, token_id, self.settings.user)
+        tokens.revoke_token(self.store.db, self.store.clock, token_id, self.settings.user)
 
     def list_tokens(self, user: str | None = None) -> list[TokenInfo]:
         from modeldeck.governance import tokens
 
-        return tokens.list_tokens(self.tracker.db, user)
+        return tokens.list_tokens(self.store.db, user)
 
     def authenticate(self, token: str | None) -> str:
         from modeldeck.governance import tokens
 
-        return tokens.authenticate(self.tracker.db, self.tracker.clock, token)
+        return tokens.authenticate(self.store.db, self.store.clock, token)
 
     # model cards ------------------------------------------------------------------------------
 
@@ -311,7 +302,7 @@ class RegistryMethods:
         from modeldeck.governance import cards
 
         self.flush()  # metrics still queued for the writer belong on the card
-        return cards.generate(self.tracker.db, name, version)
+        return cards.generate(self.store.db, name, version)
 
     def edit_model_card(self, name: str, version: int, sections: Mapping[str, str]) -> ModelCard:
         """Write the human sections (intended_use, factors, ethical_considerations,
@@ -321,7 +312,7 @@ class RegistryMethods:
 
         self.flush()
         return cards.edit(
-            self.tracker.db, self.tracker.clock, name, version, sections, self.settings.user
+            self.store.db, self.store.clock, name, version, sections, self.settings.user
         )
 
     def set_model_card_status(self, name: str, version: int, status: str) -> ModelCard:
@@ -331,7 +322,7 @@ class RegistryMethods:
 
         self.flush()
         return cards.set_status(
-            self.tracker.db, self.tracker.clock, name, version, status, self.settings.user
+            self.store.db, self.store.clock, name, version, status, self.settings.user
         )
 
     def render_model_card(self, name: str, version: int, format: str = "markdown") -> str:

@@ -187,6 +187,9 @@ def _scan_quoted(text: str, start: int) -> tuple[int, str]:
             what = "quoted name" if quote == "`" else "string"
             message = f"unterminated {what}: no closing {quote} for the one opened here"
             raise FilterSyntaxError(message, text, start)
+        nul = text.find("\x00", i, j)
+        if nul >= 0:  # PostgreSQL cannot compare text with NUL, so no backend accepts it
+            raise FilterSyntaxError("a NUL character (\\x00) cannot be searched for", text, nul)
         parts.append(text[i:j])
         if not text.startswith(quote, j + 1):
             return j + 1, "".join(parts)

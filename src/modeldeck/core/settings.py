@@ -32,6 +32,11 @@ class Settings:
         """True for the default SQLite store, which migrates itself."""
         return self.tracking_uri.startswith("sqlite:")
 
+    @property
+    def is_remote(self) -> bool:
+        """True when the tracking URI names a modeldeck server (http:// or https://)."""
+        return self.tracking_uri.startswith(("http://", "https://"))
+
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -66,7 +71,8 @@ ENV: dict[str, tuple[str, str]] = {
     "home": ("MODELDECK_HOME", "folder of the embedded store (default ./.modeldeck)"),
     "tracking_uri": (
         "MODELDECK_TRACKING_URI",
-        "metadata store: sqlite:///…, postgresql+psycopg://… (default: SQLite in the home)",
+        "metadata store: sqlite:///…, postgresql+psycopg://…, or a modeldeck server "
+        "http(s)://host:port with MODELDECK_TOKEN (default: SQLite in the home)",
     ),
     "artifacts_uri": ("MODELDECK_ARTIFACTS", "object store: a folder (default <home>/objects)"),
     "user": ("MODELDECK_USER", "who is acting (default: the OS user)"),

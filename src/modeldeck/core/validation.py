@@ -74,6 +74,9 @@ def stringify(value: object, what: str, max_length: int) -> str:
     )
     if len(text) > max_length:
         raise InvalidInput(f"{what} is {len(text)} characters long; the limit is {max_length}")
+    if "\x00" in text:
+        # PostgreSQL cannot store it; refused on every backend, so errors read the same
+        raise InvalidInput(f"{what} contains a NUL character (\\x00)")
     return text
 
 

@@ -26,7 +26,7 @@ from modeldeck.models.predictor import Predictor
 
 if TYPE_CHECKING:
     from modeldeck.storage.objects.base import ObjectStore
-    from modeldeck.tracking.tracker import Tracker
+    from modeldeck.tracking.port import TrackingPort
 
 __all__ = ["ModelSource", "Resolver", "load_model", "locate", "materialise"]
 
@@ -35,7 +35,7 @@ Resolver = Callable[[str], ModelSource]
 
 def load_model(
     uri: str,
-    tracker: Tracker,
+    tracker: TrackingPort,
     *,
     cache_dir: Path,
     allow_pickle: bool = False,
@@ -56,7 +56,7 @@ def load_model(
 
 
 def load_source(
-    source: ModelSource, tracker: Tracker, *, cache_dir: Path, allow_pickle: bool = False
+    source: ModelSource, tracker: TrackingPort, *, cache_dir: Path, allow_pickle: bool = False
 ) -> Predictor:
     digest = source.package_digest
     if digest is None:
@@ -69,12 +69,14 @@ def load_source(
     return Predictor(model, manifest, folder)
 
 
-def locate(tracker: Tracker, run_id: str, path: str) -> ModelSource:
+def locate(tracker: TrackingPort, run_id: str, path: str) -> ModelSource:
     """The package a run logged under ``path``; InvalidInput if that artifact is not one."""
     return inspect_package(tracker, run_id, path)[0]
 
 
-def inspect_package(tracker: Tracker, run_id: str, path: str) -> tuple[ModelSource, dict[str, Any]]:
+def inspect_package(
+    tracker: TrackingPort, run_id: str, path: str
+) -> tuple[ModelSource, dict[str, Any]]:
     """The package a run logged under ``path`` and its validated manifest (flavor, signature…).
 
     The registry uses this to check a ``runs:/`` URI before registering it.

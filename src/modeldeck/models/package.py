@@ -27,7 +27,7 @@ from modeldeck.models.requirements import merge
 from modeldeck.models.signature import Signature, as_frame, enforce, infer_output, infer_signature
 
 if TYPE_CHECKING:
-    from modeldeck.tracking.tracker import Tracker
+    from modeldeck.tracking.port import TrackingPort
 
 MANIFEST_FILE = "modeldeck-model.json"
 EXAMPLE_FILE = "input_example.parquet"
@@ -74,7 +74,7 @@ class ModelInfo:
 
 
 def log_model(
-    tracker: Tracker,
+    tracker: TrackingPort,
     run_id: str,
     model: Any,
     name: str = "model",

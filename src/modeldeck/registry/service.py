@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
 from modeldeck.core import validation as check
-from modeldeck.core.errors import NotFound
+from modeldeck.core.errors import InvalidInput, NotFound
 from modeldeck.core.governance import Role
+from modeldeck.core.refs import RunModelRef, parse_model_uri
 from modeldeck.core.registry import AliasEvent, ModelVersion, RegisteredModel
 from modeldeck.governance.access import DEFAULT_PROJECT, guarded_write, require
 from modeldeck.registry.names import check_alias, check_model_name, check_version
@@ -18,6 +19,9 @@ from modeldeck.storage.db.engine import Database
 from modeldeck.storage.metadata import audit
 from modeldeck.storage.metadata import registry as rows
 from modeldeck.storage.objects.base import ObjectStore
+
+if TYPE_CHECKING:
+    from modeldeck.tracking.port import TrackingPort
 
 DEFAULT_PROTECTED = ("champion",)
 
@@ -31,6 +35,23 @@ class PackageInfo:
     artifact_path: str | None
     flavor: str | None
     signature: Mapping[str, Any] | None
+
+
+def package_from_run(tracker: TrackingPort, source: str) -> PackageInfo:
+    """The model package a run logged at ``runs:/<run id>/<path>``, checked to be one."""
+    from modeldeck.models.loading import inspect_package
+
+    ref = parse_model_uri(source)
+    if not isinstance(ref, RunModelRef):
+        raise InvalidInput(f"register a run's model (runs:/<run id>/<path>), not {source}")
+    found, manifest = inspect_package(tracker, ref.run_id, ref.path)
+    return PackageInfo(
+        package_digest=found.package_digest or "",
+        run_id=ref.run_id,
+        artifact_path=found.artifact_path,
+        flavor=manifest.get("flavor"),
+        signature=manifest.get("signature"),
+    )
 
 
 def subject(name: str, version: int | None = None) -> str:

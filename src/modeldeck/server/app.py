@@ -7,19 +7,25 @@ from fastapi import FastAPI
 from modeldeck._version import __version__
 from modeldeck.core.settings import Settings
 from modeldeck.server import errors
-from modeldeck.server.routes import runs, system
+from modeldeck.server.routes import artifacts, governance, objects, registry, runs, system
 from modeldeck.server.state import Services
 from modeldeck.server.telemetry import MetricsMiddleware, RequestMetrics
+from modeldeck.storage.metadata import idempotency
 from modeldeck.tracking.stores import open_tracker
+
+KEEP_IDEMPOTENCY_KEYS_MS = 7 * 24 * 3600 * 1000  # retries come within minutes; keep a week
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """An app over the store ``settings`` names; connecting is its only I/O.
+    """An app over the store ``settings`` names. Its only I/O: connecting, and forgetting
+    idempotency keys older than a week.
 
     A shared database must already be at the current schema (`modeldeck server init` or
     `modeldeck db upgrade`); the embedded SQLite store migrates itself.
     """
     tracker = open_tracker(settings)
+    with tracker.db.write() as conn:
+        idempotency.prune(conn, tracker.clock() - KEEP_IDEMPOTENCY_KEYS_MS)
     app = FastAPI(
         title="modeldeck",
         version=__version__,
@@ -27,12 +33,17 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
         redoc_url=None,
+        responses=errors.RESPONSES,
     )
     app.state.services = Services(tracker)
     app.state.request_metrics = RequestMetrics()
     errors.install(app)
     app.include_router(system.router)
     app.include_router(runs.router)
+    app.include_router(objects.router)
+    app.include_router(artifacts.router)
+    app.include_router(registry.router)
+    app.include_router(governance.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.request_metrics)
     return app
 

@@ -9,11 +9,14 @@ Logs name the method and path, never headers, so tokens stay out of them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from modeldeck.core import errors
 from modeldeck.wire.errors import ErrorBody
@@ -30,7 +33,14 @@ STATUS: tuple[tuple[type[errors.ModeldeckError], int], ...] = (
     (errors.InvalidInput, 400),  # FilterSyntaxError included
     (errors.StoreError, 503),
 )
+# Declared for every operation of the OpenAPI schema (FastAPI(responses=RESPONSES)), so the
+# documented error shape is the one sent, 422 included (FastAPI would document its own).
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "Refused: the request, the caller or the state"},
+    "5XX": {"model": ErrorBody, "description": "The server or its store failed"},
+}
 _HTTP_CODES = {
+    400: "BAD_REQUEST",  # a body FastAPI cannot read at all (not UTF-8, say)
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     413: "TOO_LARGE",
@@ -45,10 +55,14 @@ def status_of(exc: errors.ModeldeckError) -> int:
     return 500
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    sent = dict(headers or {})
+    if status == 401:
+        sent["WWW-Authenticate"] = "Bearer"
     body = ErrorBody.of(code, message).model_dump()
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=sent)
 
 
 async def _modeldeck_error(request: Request, exc: Exception) -> JSONResponse:
@@ -75,7 +89,22 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
-    return error_response(exc.status_code, code, str(exc.detail))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(exc.status_code, code, str(exc.detail), headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """What a 405 must list (RFC 9110): every method served at this path. Starlette names the
+    methods of the first route whose path matches only, and one path may have several routes."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -15,8 +15,9 @@ def open_tracker(settings: Settings) -> Tracker:
     `modeldeck db upgrade`, never implicitly)."""
     if settings.tracking_uri.startswith(("http://", "https://")):
         raise InvalidInput(
-            f"MODELDECK_TRACKING_URI={settings.tracking_uri} names a modeldeck server, which this "
-            "version cannot talk to yet: unset it to use the embedded store, or point it at "
+            f"{settings.tracking_uri} names a modeldeck server, not a database: the stores are "
+            "opened directly only by the embedded client and by the server itself. Use "
+            "modeldeck.client.connect() (the SDK and CLI do), or point the server at "
             "postgresql+psycopg://user@host/db"
         )
     db = Database(settings.tracking_uri)

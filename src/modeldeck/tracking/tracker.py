@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import tempfile
 import time
 import uuid
@@ -85,11 +86,14 @@ class Tracker:
         name: str | None = None,
         parent_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
     ) -> Run:
+        """A new RUNNING run; ``run_id`` (32 hex characters) may be chosen by a remote client, so
+        that a retried create finds the run it made."""
         if name is not None:
             check.check_name(name, "run name")
-        clean_tags = _text_map(tags or {}, "tag", check.MAX_TAG_VALUE_LENGTH)
-        run_id = uuid.uuid4().hex
+        clean_tags = text_map(tags or {}, "tag", check.MAX_TAG_VALUE_LENGTH)
+        run_id = uuid.uuid4().hex if run_id is None else check_run_id(run_id)
         env_digest = self._store_document(context.environment)
         diff_digest = None
         if context.git is not None and context.git.diff:
@@ -126,6 +130,9 @@ class Tracker:
                 at=values["start_time"],
                 after={"experiment": experiment, "name": values["name"], "parent_id": parent_id},
             )
+        # remembered once committed: a rolled-back create (unknown parent) must not leave the
+        # id of an experiment row that never was
+        self._experiment_ids[experiment] = values["experiment_id"]
         values["experiment_id"] = str(values["experiment_id"])
         return Run(
             status=RunStatus.RUNNING,
@@ -159,13 +166,13 @@ class Tracker:
             return run_rows.children(conn, run_id)
 
     def log_params(self, run_id: str, values: Mapping[str, Any]) -> None:
-        clean = _text_map(values, "param", check.MAX_PARAM_VALUE_LENGTH)
+        clean = text_map(values, "param", check.MAX_PARAM_VALUE_LENGTH)
         with self.db.write() as conn:
             run_rows.require(conn, run_id)
             run_rows.log_params(conn, run_id, clean)
 
     def set_tags(self, run_id: str, values: Mapping[str, Any]) -> None:
-        clean = _text_map(values, "tag", check.MAX_TAG_VALUE_LENGTH)
+        clean = text_map(values, "tag", check.MAX_TAG_VALUE_LENGTH)
         with self.db.write() as conn:
             run_rows.require(conn, run_id)
             run_rows.set_tags(conn, run_id, clean)
@@ -247,42 +254,20 @@ class Tracker:
         source: str | None = None,
         actor: str | None = None,
     ) -> Dataset:
-        from modeldeck.tracking import datasets as describe
-
         check.check_key(context, "dataset context")
         with self.db.read() as conn:
             run_rows.require(conn, run_id)
-        object_digest = None
-        if isinstance(data, str | os.PathLike):
-            path = Path(data)
-            if not path.is_file():
-                raise InvalidInput(f"dataset path {path} is not a file")
-            if store:
-                info = self.objects.put_file(path)
-                object_digest, digest = info.digest, info.digest
-            else:
-                from modeldeck.core.hashing import sha256_file
+        values = describe_dataset(self.objects, data, name=name, store=store, source=source)
+        return self.add_dataset(run_id, values, context, actor)
 
-                digest = sha256_file(path)[0]
-            desc = describe.describe_file(path, digest)
-            default_name = path.stem
-        else:
-            desc = describe.describe_frame(data, source)
-            default_name = "dataset"
-            if store:
-                object_digest = self._store_frame(data)
-        values = {
-            "name": check.check_name(name or default_name, "dataset name"),
-            "digest": desc.digest,
-            "source": source or desc.source,
-            "num_rows": desc.num_rows,
-            "schema": desc.schema,
-            "profile": desc.profile,
-            "object_digest": object_digest,
-            "created_at": self.clock(),
-        }
+    def add_dataset(
+        self, run_id: str, values: Mapping[str, Any], context: str, actor: str | None = None
+    ) -> Dataset:
+        """Record a described dataset (:func:`describe_dataset`) as an input of ``run_id``."""
+        check.check_key(context, "dataset context")
         with self.db.write() as conn:
-            dataset = dataset_rows.get_or_create(conn, values)
+            run_rows.require(conn, run_id)
+            dataset = dataset_rows.get_or_create(conn, {**values, "created_at": self.clock()})
             dataset_rows.link(conn, run_id, dataset.id, context)
             change = {"dataset": dataset.name, "digest": dataset.digest, "context": context}
             self._audit(conn, actor, "dataset.log", run_id, change)
@@ -304,21 +289,21 @@ class Tracker:
         path = Path(local_path)
         if not path.exists():
             raise InvalidInput(f"cannot log artifact: {path} does not exist")
-        artifact_path = _artifact_path(name or path.name)
+        where = artifact_path(name or path.name)
         with self.db.read() as conn:
             run_rows.require(conn, run_id)
         info = self.objects.put_dir(path) if path.is_dir() else self.objects.put_file(path)
-        artifact = Artifact(artifact_path, info.digest, info.size, is_dir=path.is_dir())
-        self._record_artifact(run_id, artifact, actor)
+        artifact = Artifact(where, info.digest, info.size, is_dir=path.is_dir())
+        self.add_artifact(run_id, artifact, actor)
         return artifact
 
     def log_bytes(self, run_id: str, data: bytes, name: str, actor: str | None = None) -> Artifact:
-        artifact_path = _artifact_path(name)
+        where = artifact_path(name)
         with self.db.read() as conn:
             run_rows.require(conn, run_id)
         info = self.objects.put_bytes(data)
-        artifact = Artifact(artifact_path, info.digest, info.size)
-        self._record_artifact(run_id, artifact, actor)
+        artifact = Artifact(where, info.digest, info.size)
+        self.add_artifact(run_id, artifact, actor)
         return artifact
 
     def artifacts(self, run_id: str) -> list[Artifact]:
@@ -328,28 +313,11 @@ class Tracker:
 
     def artifact(self, run_id: str, path: str) -> tuple[Artifact, str | None]:
         """The artifact holding ``path``, and the path inside it when it is a directory."""
-        wanted = PurePosixPath(path.strip("/"))
-        for artifact in self.artifacts(run_id):
-            stored = PurePosixPath(artifact.path)
-            if wanted == stored:
-                return artifact, None
-            if artifact.is_dir and stored in wanted.parents:
-                return artifact, wanted.relative_to(stored).as_posix()
-        raise NotFound(
-            f"run {run_id} has no artifact {path!r}; `modeldeck artifacts list {run_id}` lists them"
-        )
+        return find_artifact(self.artifacts(run_id), run_id, path)
 
     def download_artifact(self, run_id: str, path: str, dest: Path) -> Path:
         """Copy an artifact (file or directory) to ``dest``, verifying every digest."""
-        artifact, inner = self.artifact(run_id, path)
-        if not artifact.is_dir:
-            return self.objects.get_file(artifact.digest, dest)
-        if inner is None:
-            return self.objects.get_dir(artifact.digest, dest)
-        entry = self.objects.read_manifest(artifact.digest).entries.get(inner)
-        if entry is None:
-            raise NotFound(f"artifact {artifact.path!r} of run {run_id} has no file {inner!r}")
-        return self.objects.get_file(entry.digest, dest)
+        return fetch_artifact(self.objects, *self.artifact(run_id, path), run_id, dest)
 
     # internals -----------------------------------------------------------------------------
 
@@ -359,8 +327,10 @@ class Tracker:
         if batch:
             run_rows.insert_metrics(conn, batch)
 
-    def _record_artifact(self, run_id: str, artifact: Artifact, actor: str | None) -> None:
+    def add_artifact(self, run_id: str, artifact: Artifact, actor: str | None = None) -> None:
+        """Record stored bytes (or a stored manifest) as an artifact of ``run_id``."""
         with self.db.write() as conn:
+            run_rows.require(conn, run_id)
             now = self.clock()
             artifact_rows.put(conn, run_id, artifact, now)
             change = {"path": artifact.path, "digest": artifact.digest, "size": artifact.size}
@@ -385,12 +355,12 @@ class Tracker:
         )
 
     def _experiment_id(self, conn: Connection, name: str) -> int:
-        """Experiments are never deleted, so a name's id is remembered for the process."""
+        """Experiments are never deleted, so a name's id is remembered for the process (by the
+        caller, after its transaction commits)."""
         known = self._experiment_ids.get(name)
         if known is None:
             check.check_name(name, "experiment name")
             known = int(experiment_rows.get_or_create(conn, name, self.clock()).id)
-            self._experiment_ids[name] = known
         return known
 
     def _store_document(self, data: bytes) -> str:
@@ -401,14 +371,84 @@ class Tracker:
                 self._stored_documents[data] = digest
         return digest
 
-    def _store_frame(self, frame: pd.DataFrame) -> str:
-        with tempfile.TemporaryDirectory(prefix="modeldeck-") as tmp:
-            target = Path(tmp) / "data.parquet"
-            frame.to_parquet(target, index=False)
-            return self.objects.put_file(target).digest
+
+def find_artifact(
+    artifacts: Sequence[Artifact], run_id: str, path: str
+) -> tuple[Artifact, str | None]:
+    """Of a run's ``artifacts``, the one holding ``path``, and the path inside it when it is a
+    directory."""
+    wanted = PurePosixPath(path.strip("/"))
+    for artifact in artifacts:
+        stored = PurePosixPath(artifact.path)
+        if wanted == stored:
+            return artifact, None
+        if artifact.is_dir and stored in wanted.parents:
+            return artifact, wanted.relative_to(stored).as_posix()
+    raise NotFound(
+        f"run {run_id} has no artifact {path!r}; `modeldeck artifacts list {run_id}` lists them"
+    )
 
 
-def _text_map(values: Mapping[str, Any], what: str, max_length: int) -> dict[str, str]:
+def fetch_artifact(
+    objects: ObjectStore, artifact: Artifact, inner: str | None, run_id: str, dest: Path
+) -> Path:
+    """Copy ``artifact`` (or the file ``inner`` of a directory artifact) to ``dest``."""
+    if not artifact.is_dir:
+        return objects.get_file(artifact.digest, dest)
+    if inner is None:
+        return objects.get_dir(artifact.digest, dest)
+    entry = objects.read_manifest(artifact.digest).entries.get(inner)
+    if entry is None:
+        raise NotFound(f"artifact {artifact.path!r} of run {run_id} has no file {inner!r}")
+    return objects.get_file(entry.digest, dest)
+
+
+def describe_dataset(
+    objects: ObjectStore,
+    data: pd.DataFrame | str | os.PathLike[str],
+    *,
+    name: str | None,
+    store: bool = True,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """Digest, schema and profile of a frame or a file, storing its bytes when ``store``: the
+    half of logging a dataset that needs no database (remote clients run it on their side)."""
+    from modeldeck.tracking import datasets as describe
+
+    object_digest = None
+    if isinstance(data, str | os.PathLike):
+        path = Path(data)
+        if not path.is_file():
+            raise InvalidInput(f"dataset path {path} is not a file")
+        if store:
+            info = objects.put_file(path)
+            object_digest, digest = info.digest, info.digest
+        else:
+            from modeldeck.core.hashing import sha256_file
+
+            digest = sha256_file(path)[0]
+        desc = describe.describe_file(path, digest)
+        default_name = path.stem
+    else:
+        desc = describe.describe_frame(data, source)
+        default_name = "dataset"
+        if store:
+            with tempfile.TemporaryDirectory(prefix="modeldeck-") as tmp:
+                target = Path(tmp) / "data.parquet"
+                data.to_parquet(target, index=False)
+                object_digest = objects.put_file(target).digest
+    return {
+        "name": check.check_name(name or default_name, "dataset name"),
+        "digest": desc.digest,
+        "source": source or desc.source,
+        "num_rows": desc.num_rows,
+        "schema": desc.schema,
+        "profile": desc.profile,
+        "object_digest": object_digest,
+    }
+
+
+def text_map(values: Mapping[str, Any], what: str, max_length: int) -> dict[str, str]:
     if not isinstance(values, Mapping):
         raise InvalidInput(
             f"{what}s must be a mapping of key to value, got {type(values).__name__}"
@@ -419,13 +459,22 @@ def _text_map(values: Mapping[str, Any], what: str, max_length: int) -> dict[str
     }
 
 
+def check_run_id(run_id: str) -> str:
+    if not _RUN_ID.fullmatch(run_id):
+        raise InvalidInput(f"a new run's id is 32 lowercase hex characters, got {run_id!r}")
+    return run_id
+
+
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def _run_id(run_id: object) -> str:
     if not isinstance(run_id, str) or not run_id:
         raise InvalidInput(f"a run id must be a non-empty string, got {run_id!r}")
     return run_id
 
 
-def _artifact_path(name: str) -> str:
+def artifact_path(name: str) -> str:
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or not path.parts:
         raise InvalidInput(f"artifact name {name!r} must be a relative path without '..'")

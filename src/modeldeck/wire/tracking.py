@@ -11,14 +11,26 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from modeldeck.core.entities import Experiment, Metric, Run, RunStatus, json_number
+from modeldeck.core.entities import (
+    Artifact,
+    Dataset,
+    Experiment,
+    Metric,
+    Run,
+    RunInput,
+    RunStatus,
+    json_number,
+)
 
 JsonNumber = float | str
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+# Integers as the stores keep them (BIGINT), so a bigger one is a 422, not a failed INSERT
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: JSON types as declared, so 0 is no bool and "7" no int (400/422, not a guess)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ExperimentOut(BaseModel):
@@ -30,6 +42,9 @@ class ExperimentOut(BaseModel):
     @classmethod
     def of(cls, e: Experiment) -> ExperimentOut:
         return cls(id=e.id, name=e.name, created_at=e.created_at, description=e.description)
+
+    def to_entity(self) -> Experiment:
+        return Experiment(self.id, self.name, self.created_at, self.description)
 
 
 class ExperimentList(BaseModel):
@@ -45,6 +60,7 @@ class GitIn(_Strict):
 class RunCreate(_Strict):
     """A new run; the context fields describe the client's process, as the SDK captures it."""
 
+    id: Annotated[str | None, Field(pattern="^[0-9a-f]{32}$")] = None  # chosen by the client
     experiment: str = "Default"
     name: str | None = None
     parent_id: str | None = None
@@ -53,9 +69,55 @@ class RunCreate(_Strict):
     entry_point: str = "<remote>"
     python_version: str = ""
     host: str = ""
-    pid: int = 0
+    pid: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0  # an INTEGER column
     git: GitIn | None = None
     environment: str = "{}"  # canonical JSON of python, platform and installed packages
+
+
+class DatasetOut(BaseModel):
+    id: str
+    name: str
+    digest: str
+    source: str | None = None
+    num_rows: int | None = None
+    schema_: dict[str, str] = Field(default_factory=dict, alias="schema")
+    profile: dict[str, Any] = Field(default_factory=dict)
+    object_digest: str | None = None
+    created_at: int = 0
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    @classmethod
+    def of(cls, d: Dataset) -> DatasetOut:
+        return cls(
+            id=d.id,
+            name=d.name,
+            digest=d.digest,
+            source=d.source,
+            num_rows=d.num_rows,
+            schema=dict(d.schema),
+            profile=dict(d.profile),
+            object_digest=d.object_digest,
+            created_at=d.created_at,
+        )
+
+    def to_entity(self) -> Dataset:
+        return Dataset(
+            self.id,
+            self.name,
+            self.digest,
+            self.source,
+            self.num_rows,
+            self.schema_,
+            self.profile,
+            self.object_digest,
+            self.created_at,
+        )
+
+
+class RunInputOut(BaseModel):
+    dataset: DatasetOut
+    context: str
 
 
 class RunOut(BaseModel):
@@ -79,12 +141,24 @@ class RunOut(BaseModel):
     params: dict[str, str] = Field(default_factory=dict)
     metrics: dict[str, JsonNumber] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
+    inputs: list[RunInputOut] = Field(default_factory=list)
 
     @classmethod
     def of(cls, run: Run) -> RunOut:
         data: dict[str, Any] = run.to_dict()
-        data.pop("inputs", None)
+        data["inputs"] = [
+            RunInputOut(dataset=DatasetOut.of(i.dataset), context=i.context) for i in run.inputs
+        ]
         return cls(**data)
+
+    def to_entity(self) -> Run:
+        data = self.model_dump(exclude={"inputs", "metrics", "status"})
+        return Run(
+            **data,
+            status=self.status,
+            metrics={k: _number(v) for k, v in self.metrics.items()},
+            inputs=tuple(RunInput(i.dataset.to_entity(), i.context) for i in self.inputs),
+        )
 
 
 class RunEnd(_Strict):
@@ -100,17 +174,21 @@ class ValuesIn(_Strict):
 class MetricIn(_Strict):
     key: str
     value: JsonNumber
-    step: int = 0
-    timestamp: int | None = None
+    step: Int64 = 0
+    timestamp: Int64 | None = None
 
     @field_validator("value")
     @classmethod
     def _number(cls, value: float | str) -> float:
-        if isinstance(value, str):
-            if value in _SPECIAL:
-                return _SPECIAL[value]
-            raise ValueError("a metric value is a number, 'NaN', 'Infinity' or '-Infinity'")
-        return float(value)
+        return _number(value)
+
+
+def _number(value: float | str) -> float:
+    if isinstance(value, str):
+        if value in _SPECIAL:
+            return _SPECIAL[value]
+        raise ValueError("a metric value is a number, 'NaN', 'Infinity' or '-Infinity'")
+    return float(value)
 
 
 class MetricBatch(_Strict):
@@ -132,6 +210,9 @@ class MetricOut(BaseModel):
     def of(cls, m: Metric) -> MetricOut:
         return cls(key=m.key, value=json_number(m.value), step=m.step, timestamp=m.timestamp)
 
+    def to_entity(self) -> Metric:
+        return Metric(self.key, _number(self.value), self.step, self.timestamp)
+
 
 class MetricHistory(BaseModel):
     metrics: list[MetricOut]
@@ -142,9 +223,60 @@ class SearchIn(_Strict):
     filter: str | None = None
     order_by: list[str] | None = None
     max_results: int = 1000
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
 
 
 class SearchOut(BaseModel):
     runs: list[RunOut]
     next_offset: int | None
+
+
+class RunIds(BaseModel):
+    run_ids: list[str]
+
+
+Digest = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
+
+
+class DatasetIn(_Strict):
+    """A dataset the client described (digest, schema, profile) and whose bytes it stored."""
+
+    name: Annotated[str, Field(min_length=1, max_length=250)]
+    context: Annotated[str, Field(min_length=1, max_length=250)] = "train"
+    digest: Annotated[str, Field(min_length=1, max_length=250)]
+    source: Annotated[str | None, Field(max_length=4000)] = None
+    num_rows: Annotated[int | None, Field(ge=0, le=2**62)] = None
+    schema_: dict[str, str] = Field(default_factory=dict, alias="schema")
+    profile: dict[str, Any] = Field(default_factory=dict)
+    object_digest: Digest | None = None
+
+
+class DatasetList(BaseModel):
+    datasets: list[DatasetOut]
+
+
+class ArtifactIn(_Strict):
+    """Stored bytes (``is_dir``: a stored manifest) to record under ``path`` in a run."""
+
+    path: Annotated[str, Field(min_length=1, max_length=1000)]
+    digest: Digest
+    size: Annotated[int, Field(ge=0, le=2**62)]
+    is_dir: bool = False
+
+
+class ArtifactOut(BaseModel):
+    path: str
+    digest: str
+    size: int
+    is_dir: bool
+
+    @classmethod
+    def of(cls, a: Artifact) -> ArtifactOut:
+        return cls(path=a.path, digest=a.digest, size=a.size, is_dir=a.is_dir)
+
+    def to_entity(self) -> Artifact:
+        return Artifact(self.path, self.digest, self.size, self.is_dir)
+
+
+class ArtifactList(BaseModel):
+    artifacts: list[ArtifactOut]

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Header
 
 from modeldeck.core import validation as check
 from modeldeck.core.entities import RunStatus
+from modeldeck.core.errors import Conflict, NotFound
 from modeldeck.server.auth import Reader, Writer
+from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.state import Services, services
 from modeldeck.tracking.environment import GitState, RunContext
 from modeldeck.wire import tracking as wire
@@ -23,8 +25,23 @@ def list_experiments(user: Reader, svc: Svc) -> wire.ExperimentList:
     return wire.ExperimentList(experiments=[wire.ExperimentOut.of(e) for e in found])
 
 
+@router.get("/experiments/{name}")
+def get_experiment(name: str, user: Reader, svc: Svc) -> wire.ExperimentOut:
+    return wire.ExperimentOut.of(svc.tracker.experiment(name, create=False))
+
+
 @router.post("/runs", status_code=201)
 def create_run(body: wire.RunCreate, user: Writer, svc: Svc) -> wire.RunOut:
+    """A new run. A client that sends its own ``id`` may retry: the run it made comes back."""
+    if body.id is not None:
+        try:
+            made = svc.tracker.get_run(body.id)
+        except NotFound:
+            pass
+        else:
+            if made.user != user:
+                raise Conflict(f"run id {body.id} is taken; choose another")
+            return wire.RunOut.of(made)
     git = None
     if body.git is not None:
         diff = body.git.diff.encode() if body.git.diff else None
@@ -45,6 +62,7 @@ def create_run(body: wire.RunCreate, user: Writer, svc: Svc) -> wire.RunOut:
         name=body.name,
         parent_id=body.parent_id,
         tags=body.tags,
+        run_id=body.id,
     )
     return wire.RunOut.of(run)
 
@@ -54,19 +72,31 @@ def get_run(run_id: str, user: Reader, svc: Svc) -> wire.RunOut:
     return wire.RunOut.of(svc.tracker.get_run(run_id))
 
 
-@router.post("/runs/{run_id}/end")
-def end_run(run_id: str, body: wire.RunEnd, user: Writer, svc: Svc) -> wire.RunOut:
-    svc.tracker.end_run(run_id, RunStatus(body.status), actor=user)
-    return wire.RunOut.of(svc.tracker.get_run(run_id))
+@router.get("/runs/{run_id}/children")
+def children(run_id: str, user: Reader, svc: Svc) -> wire.RunIds:
+    return wire.RunIds(run_ids=svc.tracker.children(run_id))
+
+
+@router.post("/runs/{run_id}/end", response_model=wire.RunOut)
+def end_run(
+    run_id: str, body: wire.RunEnd, user: Writer, svc: Svc, idempotency_key: IdempotencyKey = None
+) -> object:
+    def write() -> wire.RunOut:
+        svc.tracker.end_run(run_id, RunStatus(body.status), actor=user)
+        return wire.RunOut.of(svc.tracker.get_run(run_id))
+
+    return once(svc, user, idempotency_key, [run_id, body], write)
 
 
 @router.post("/runs/{run_id}/params", status_code=204)
 def log_params(run_id: str, body: wire.ValuesIn, user: Writer, svc: Svc) -> None:
+    """Write-once values: sending the same ones again is harmless, so retries need no key."""
     svc.tracker.log_params(run_id, body.values)
 
 
 @router.post("/runs/{run_id}/tags", status_code=204)
 def set_tags(run_id: str, body: wire.ValuesIn, user: Writer, svc: Svc) -> None:
+    """Setting the same tags again is harmless, so retries need no key."""
     svc.tracker.set_tags(run_id, body.values)
 
 

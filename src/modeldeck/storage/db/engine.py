@@ -32,16 +32,35 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One transaction; commits on success, rolls back on any exception."""
-        with self.engine.begin() as conn:
+        with _values_checked(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect().execution_options(modeldeck_read=True) as conn:
+        with (
+            _values_checked(),
+            self.engine.connect().execution_options(modeldeck_read=True) as conn,
+        ):
             yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _values_checked() -> Iterator[None]:
+    """A value the database cannot hold is the caller's error, whichever check missed it:
+    PostgreSQL refuses NUL in text and numbers out of a column's range (DataError), sqlite3
+    refuses integers past 64 bits (OverflowError)."""
+    try:
+        yield
+    except sa.exc.DataError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
+        raise InvalidInput(f"the database refused a value: {reason}") from exc
+    except OverflowError as exc:
+        if "SQLite" not in str(exc):
+            raise
+        raise InvalidInput(f"a number is out of the database's range: {exc}") from exc
 
 
 def _create_engine(url: str) -> Engine:

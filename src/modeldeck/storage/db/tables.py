@@ -312,4 +312,7 @@ idempotency_keys = sa.Table(
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("request_digest", sa.String(64), nullable=False),
     sa.Column("created_at", Millis, nullable=False),
+    # the answer a retry gets back (writes other than metric batches); NULL until it is known
+    sa.Column("status", sa.Integer),
+    sa.Column("response", sa.Text),
 )

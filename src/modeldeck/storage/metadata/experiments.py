@@ -9,6 +9,8 @@ from modeldeck.core.entities import Experiment
 from modeldeck.core.errors import NotFound
 from modeldeck.storage.db.tables import experiments
 
+MAX_ID = 2**63 - 1
+
 
 def to_entity(row: Row[tuple[int, str, str | None, int]]) -> Experiment:
     return Experiment(
@@ -24,13 +26,20 @@ def get_or_create(conn: Connection, name: str, now: int) -> Experiment:
     return to_entity(row)
 
 
+def as_id(text: str) -> int | None:
+    """The experiment id ``text`` spells, or None: ASCII digits only ("²".isdigit() is true, and
+    int() refuses it) and within BIGINT, which the stores cannot compare past."""
+    if text.isascii() and text.isdigit() and int(text) <= MAX_ID:
+        return int(text)
+    return None
+
+
 def find(conn: Connection, name_or_id: str) -> Experiment:
     """By name, or by id when no experiment has that name."""
     row = conn.execute(sa.select(experiments).where(experiments.c.name == name_or_id)).first()
-    if row is None and name_or_id.isdigit():
-        row = conn.execute(
-            sa.select(experiments).where(experiments.c.id == int(name_or_id))
-        ).first()
+    experiment_id = as_id(name_or_id)
+    if row is None and experiment_id is not None:
+        row = conn.execute(sa.select(experiments).where(experiments.c.id == experiment_id)).first()
     if row is None:
         raise NotFound(
             f"no experiment named {name_or_id!r}; `modeldeck experiments list` shows them"

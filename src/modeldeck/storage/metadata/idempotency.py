@@ -48,3 +48,39 @@ def _claim_statement(dialect: str) -> Any:
         stmt = sqlite_insert(idempotency_keys)
     stmt = stmt.on_conflict_do_nothing(index_elements=["user", "key"])
     return stmt.returning(idempotency_keys.c.key)
+
+
+def reply(conn: Connection, user: str, key: str) -> tuple[str, int | None, str | None] | None:
+    """(request digest, status, response) stored under ``key``, or None for a new key."""
+    row = conn.execute(
+        sa.select(
+            idempotency_keys.c.request_digest,
+            idempotency_keys.c.status,
+            idempotency_keys.c.response,
+        ).where(idempotency_keys.c.user == user, idempotency_keys.c.key == key)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def answer(conn: Connection, user: str, key: str, status: int, response: str) -> None:
+    """Keep the answer of the write that claimed ``key``, for its retries."""
+    conn.execute(
+        sa.update(idempotency_keys)
+        .where(idempotency_keys.c.user == user, idempotency_keys.c.key == key)
+        .values(status=status, response=response)
+    )
+
+
+def release(conn: Connection, user: str, key: str) -> None:
+    """Forget a claim whose write failed, so a retry can try again."""
+    conn.execute(
+        sa.delete(idempotency_keys).where(
+            idempotency_keys.c.user == user, idempotency_keys.c.key == key
+        )
+    )
+
+
+def prune(conn: Connection, before: int) -> int:
+    """Forget keys claimed before ``before`` (ms): a client retries for seconds, not days."""
+    result = conn.execute(sa.delete(idempotency_keys).where(idempotency_keys.c.created_at < before))
+    return int(result.rowcount or 0)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from modeldeck.core.filters import And, Comparison, Expr, Key, Or, OrderBy
 from modeldeck.storage.db.tables import datasets, latest_metrics, params, run_inputs, runs, tags
+from modeldeck.storage.metadata import experiments as experiment_rows
 
 _TABLES = {"metric": latest_metrics, "param": params, "tag": tags}
 
@@ -147,11 +148,17 @@ def _apply(column: Any, c: Comparison) -> Any:
 
 
 def _as_ints(value: Any) -> Any:
+    """Experiment ids as the filter spells them; -1 (no experiment) for text that is none."""
     if isinstance(value, tuple):
-        return tuple(int(v) if str(v).isdigit() else -1 for v in value)
+        return tuple(_as_int(v) for v in value)
     if value is None:
         return None
-    return int(value) if str(value).isdigit() else -1
+    return _as_int(value)
+
+
+def _as_int(value: Any) -> int:
+    found = experiment_rows.as_id(str(value))
+    return -1 if found is None else found
 
 
 def _order_column(query: Any, key: Key, index: int) -> tuple[Any, Any]:

@@ -45,33 +45,61 @@ class Server:
             owner.close()
 
 
+CLI = [sys.executable, "-m", "modeldeck", "server"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def start_server(
-    tmp: Path, backend_uri: str, *, workers: int = 1, admin: str = "root"
-) -> Iterator[Server]:
-    env = {
+def server_env(
+    tmp: Path, backend_uri: str, admin: str, artifacts: str | None = None
+) -> dict[str, str]:
+    return {
         **os.environ,
         "MODELDECK_HOME": str(tmp / "home"),
         "MODELDECK_TRACKING_URI": backend_uri,
-        "MODELDECK_ARTIFACTS": str(tmp / "objects"),
+        "MODELDECK_ARTIFACTS": artifacts or str(tmp / "objects"),
         "MODELDECK_USER": admin,
     }
-    cli = [sys.executable, "-m", "modeldeck", "server"]
+
+
+def start_server(
+    tmp: Path,
+    backend_uri: str,
+    *,
+    workers: int = 1,
+    admin: str = "root",
+    artifacts: str | None = None,
+) -> Iterator[Server]:
+    """`modeldeck server init` on a new store, then :func:`serve`."""
+    env = server_env(tmp, backend_uri, admin, artifacts)
     init = subprocess.run(
-        [*cli, "init", "--admin", admin], env=env, capture_output=True, text=True, check=False
+        [*CLI, "init", "--admin", admin], env=env, capture_output=True, text=True, check=False
     )
     assert init.returncode == 0, init.stderr
     token = init.stdout.strip()
+    yield from serve(tmp, backend_uri, token, workers=workers, admin=admin, artifacts=artifacts)
+
+
+def serve(
+    tmp: Path,
+    backend_uri: str,
+    token: str,
+    *,
+    workers: int = 1,
+    admin: str = "root",
+    artifacts: str | None = None,
+) -> Iterator[Server]:
+    """A server on a free port over an initialised store; ``token`` is its admin's."""
+    env = server_env(tmp, backend_uri, admin, artifacts)
     port = free_port()
     log = tmp / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*cli, "--port", str(port), "--workers", str(workers)],
+            [*CLI, "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -91,7 +119,7 @@ def start_server(
     settings = Settings(
         home=tmp / "home",
         tracking_uri=backend_uri,
-        artifacts_uri=str(tmp / "objects"),
+        artifacts_uri=env["MODELDECK_ARTIFACTS"],
         user=admin,
     )
     try:

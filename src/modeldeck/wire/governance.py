@@ -1,0 +1,220 @@
+"""Schemas of governance: the audit log, roles, users, API tokens and model cards.
+
+Tokens and model cards are dataclasses of the governance services, which this layer may not
+import: their schemas read any object with the right attributes (``of``) and give back the
+keyword arguments of the dataclass (``to_fields``), as :mod:`modeldeck.wire.registry` does.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from modeldeck.core.governance import AuditRecord, ChainCheck, Role
+from modeldeck.wire.registry import MAX_TEXT, Name
+
+MAX_AUDIT_LIMIT = 10_000
+Days = Annotated[float, Field(gt=0, le=36_500, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+class AuditRecordOut(BaseModel):
+    seq: int
+    at: int
+    actor: str
+    action: str
+    subject: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def of(cls, r: AuditRecord) -> AuditRecordOut:
+        return cls(
+            seq=r.seq,
+            at=r.at,
+            actor=r.actor,
+            action=r.action,
+            subject=r.subject,
+            before=None if r.before is None else dict(r.before),
+            after=None if r.after is None else dict(r.after),
+            prev_hash=r.prev_hash,
+            hash=r.hash,
+        )
+
+    def to_entity(self) -> AuditRecord:
+        return AuditRecord(**dict(self))
+
+
+class AuditLog(BaseModel):
+    records: list[AuditRecordOut]  # newest first
+
+
+class ChainCheckOut(BaseModel):
+    records: int
+    ok: bool
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, c: ChainCheck) -> ChainCheckOut:
+        return cls(records=c.records, ok=c.ok, first_bad_seq=c.first_bad_seq, reason=c.reason)
+
+    def to_entity(self) -> ChainCheck:
+        return ChainCheck(self.records, self.ok, self.first_bad_seq, self.reason)
+
+
+# --- roles, users and tokens -------------------------------------------------------------------
+
+
+class RoleIn(_Strict):
+    role: Role
+
+
+class Grants(BaseModel):
+    project: str
+    roles: dict[str, Role]  # user -> role; empty: the project is open, everyone acts as admin
+
+
+class WhoAmI(BaseModel):
+    user: str
+    project: str
+    role: Role
+
+
+class UserIn(_Strict):
+    name: Name
+
+
+class DisabledIn(_Strict):
+    disabled: bool = True
+
+
+class UserOut(BaseModel):
+    name: str
+    created_by: str
+    created_at: int
+    disabled_at: int | None = None
+
+    @classmethod
+    def of(cls, row: Any) -> UserOut:
+        """From a row of the users table."""
+        return cls(
+            name=row.name,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            disabled_at=row.disabled_at,
+        )
+
+
+class UserList(BaseModel):
+    users: list[UserOut]
+
+
+class TokenIn(_Strict):
+    user: Name | None = None  # None: the caller
+    expires_in_days: Days | None = 90  # None: never
+    description: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class TokenInfoOut(BaseModel):
+    id: str
+    user: str
+    description: str | None = None
+    created_by: str
+    created_at: int
+    expires_at: int | None = None
+    revoked_at: int | None = None
+    last_used_at: int | None = None
+
+    @classmethod
+    def of(cls, info: Any) -> TokenInfoOut:
+        """From a :class:`~modeldeck.governance.tokens.TokenInfo`."""
+        return cls(
+            id=info.id,
+            user=info.user,
+            description=info.description,
+            created_by=info.created_by,
+            created_at=info.created_at,
+            expires_at=info.expires_at,
+            revoked_at=info.revoked_at,
+            last_used_at=info.last_used_at,
+        )
+
+    def to_fields(self) -> dict[str, Any]:
+        """The arguments of :class:`~modeldeck.governance.tokens.TokenInfo`."""
+        return dict(self)
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenInfoOut]
+
+
+class IssuedTokenOut(BaseModel):
+    """A new token: ``token`` is its secret, sent this once and kept nowhere."""
+
+    info: TokenInfoOut
+    token: str
+
+    @classmethod
+    def of(cls, issued: Any) -> IssuedTokenOut:
+        """From a :class:`~modeldeck.governance.tokens.IssuedToken`."""
+        return cls(info=TokenInfoOut.of(issued.info), token=issued.token)
+
+
+# --- model cards -------------------------------------------------------------------------------
+
+
+class ModelCardOut(BaseModel):
+    name: str
+    version: int
+    sections: dict[str, str]  # key -> Markdown, in the paper's order
+    status: str
+    generated: dict[str, Any]
+    edited: list[str] = Field(default_factory=list)
+    updated_by: str | None = None
+    updated_at: int | None = None
+
+    @classmethod
+    def of(cls, card: Any) -> ModelCardOut:
+        """From a :class:`~modeldeck.governance.cards.ModelCard`."""
+        return cls(
+            name=card.name,
+            version=card.version,
+            sections=dict(card.sections),
+            status=str(card.status),
+            generated=dict(card.generated),
+            edited=list(card.edited),
+            updated_by=card.updated_by,
+            updated_at=card.updated_at,
+        )
+
+    def to_fields(self) -> dict[str, Any]:
+        """The arguments of :class:`~modeldeck.governance.cards.ModelCard`."""
+        return {**dict(self), "edited": tuple(self.edited)}
+
+
+class CardSectionsIn(_Strict):
+    """Human sections to write (an empty text restores the placeholder)."""
+
+    sections: Annotated[
+        dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=MAX_TEXT)]],
+        Field(min_length=1, max_length=20),
+    ]
+
+
+class CardStatusIn(_Strict):
+    status: Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class CardText(BaseModel):
+    format: str  # markdown or html
+    text: str
