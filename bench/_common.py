@@ -75,8 +75,9 @@ def log_metrics(sdk: Any, calls: str, keys: str, mode: str = "sync") -> dict:
         return {"seconds": now() - t0}
 
 
-def log_runs(sdk: Any, experiment: str, n: int) -> None:
-    for i in range(n):
+def log_runs(sdk: Any, experiment: str, n: int, start: int = 0) -> None:
+    """Runs ``start``..``n``-1 of ``experiment``, each with its params and metrics."""
+    for i in range(start, n):
         params, metrics = run_data(experiment, i)
         with sdk.start_run(experiment, run_name(experiment, i)):
             sdk.log_params(params)
@@ -94,6 +95,14 @@ def runs(sdk: Any, n: str) -> dict:
 def populate(sdk: Any, n: str, other: str) -> dict:
     t0 = now()
     sdk.populate(int(n), int(other))
+    return {"seconds": now() - t0}
+
+
+def fill(sdk: Any, experiment: str, start: str, stop: str) -> dict:
+    """Add runs ``start``..``stop``-1 of ``experiment`` (bench/server.py: the ones before
+    ``start`` went through the server); run 0 is made here when ``start`` is 0."""
+    t0 = now()
+    sdk.fill(experiment, int(start), int(stop))
     return {"seconds": now() - t0}
 
 

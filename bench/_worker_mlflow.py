@@ -2,25 +2,27 @@
 
 Runs in MLflow's own venv, cwd = a fresh temp dir, MLFLOW_TRACKING_URI = a SQLite file in it
 (artifacts go to ./mlruns), MLFLOW_ENABLE_ASYNC_LOGGING=false; "async" passes
-``synchronous=False`` and then waits with ``mlflow.flush_async_logging()``.
+``synchronous=False`` and then waits with ``mlflow.flush_async_logging()``. bench/server.py
+runs ``fill`` on its server's store (SQLite or PostgreSQL), beside the running server.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import sys
 import uuid
 from contextlib import AbstractContextManager
 from typing import Any
 
 import mlflow
+import sqlalchemy as sa
 
 from _common import EXPERIMENT, FILTER, ORDER_BY, OTHER_EXPERIMENT, TOP, main, run_data, run_name
 
 logging.disable(logging.WARNING)
 _experiment = None
+_RUN_TABLES = ("runs", "tags", "params", "metrics", "latest_metrics")
 
 
 def warm_up() -> None:
@@ -54,49 +56,60 @@ def flush(mode: str) -> None:
 
 
 def populate(n: int, other: int) -> None:
-    """Fill the big store fast: run 0 of each experiment goes through the fluent API, the
-    others are copies of its rows (runs, tags, params, metrics, latest_metrics) with their own
-    ids, names and values, in one SQLite transaction. Logging 15,000 runs takes minutes."""
-    db = os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")
-    for experiment, count in ((EXPERIMENT, n), (OTHER_EXPERIMENT, other)):
+    """Fill the big store fast: see ``fill``. Logging 15,000 runs one by one takes minutes."""
+    fill(EXPERIMENT, 0, n)
+    fill(OTHER_EXPERIMENT, 0, other)
+
+
+def fill(experiment: str, start: int, stop: int) -> None:
+    """Runs ``start``..``stop``-1 of ``experiment``: run 0 goes through the fluent API (here
+    when ``start`` is 0, else it is already there), the others are copies of its rows (runs,
+    tags, params, metrics, latest_metrics) with their own ids, names and values, inserted in
+    one transaction: exactly the rows MLflow itself writes. Works on any SQL store."""
+    if start == 0:
         params, metrics = run_data(experiment, 0)
-        with start_run(experiment, run_name(experiment, 0)) as run:
+        with start_run(experiment, run_name(experiment, 0)):
             mlflow.log_params(params)
             mlflow.log_metrics(metrics)
-        _copy_run(db, run.info.run_id, experiment, count)
+    found = mlflow.search_runs(
+        experiment_names=[experiment],
+        filter_string=f"attributes.run_name = '{run_name(experiment, 0)}'",
+        output_format="list",
+    )
+    _copy_run(found[0].info.run_id, experiment, max(start, 1), stop)
 
 
-def _copy_run(db: str, template: str, experiment: str, count: int) -> None:
-    con = sqlite3.connect(db)
-    rows = {}
-    for table in ["runs", "tags", "params", "metrics", "latest_metrics"]:
-        cursor = con.execute(f"SELECT * FROM {table} WHERE run_uuid = ?", (template,))
-        rows[table] = ([c[0] for c in cursor.description], cursor.fetchall())
-    new_rows: dict[str, list[tuple]] = {table: [] for table in rows}
-    for i in range(1, count):
-        run_id, name = uuid.uuid4().hex, run_name(experiment, i)
-        params, metrics = run_data(experiment, i)
-        for table, (cols, template_rows) in rows.items():
-            for values in template_rows:
-                row = dict(zip(cols, values, strict=True))
-                row = {
-                    k: v.replace(template, run_id) if isinstance(v, str) else v
-                    for k, v in row.items()
-                }
-                if table == "runs":
-                    row["name"] = name
-                elif table == "tags" and row["key"] == "mlflow.runName":
-                    row["value"] = name
-                elif table == "params":
-                    row["value"] = params[row["key"]]
-                elif table in ("metrics", "latest_metrics"):
-                    row["value"] = metrics[row["key"]]
-                new_rows[table].append(tuple(row.values()))
-    with con:
-        for table, (cols, _) in rows.items():
-            sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            con.executemany(sql, new_rows[table])
-    con.close()
+def _copy_run(template: str, experiment: str, start: int, stop: int) -> None:
+    engine = sa.create_engine(os.environ["MLFLOW_TRACKING_URI"])
+    with engine.begin() as con:
+        tables = [sa.Table(name, sa.MetaData(), autoload_with=con) for name in _RUN_TABLES]
+        rows = {
+            table: [r._asdict() for r in con.execute(table.select().filter_by(run_uuid=template))]
+            for table in tables
+        }
+        new_rows: dict[sa.Table, list[dict[str, Any]]] = {table: [] for table in tables}
+        for i in range(start, stop):
+            run_id, name = uuid.uuid4().hex, run_name(experiment, i)
+            params, metrics = run_data(experiment, i)
+            for table, template_rows in rows.items():
+                for template_row in template_rows:
+                    row = {
+                        k: v.replace(template, run_id) if isinstance(v, str) else v
+                        for k, v in template_row.items()
+                    }
+                    if table.name == "runs":
+                        row["name"] = name
+                    elif table.name == "tags" and row["key"] == "mlflow.runName":
+                        row["value"] = name
+                    elif table.name == "params":
+                        row["value"] = params[row["key"]]
+                    elif table.name in ("metrics", "latest_metrics"):
+                        row["value"] = metrics[row["key"]]
+                    new_rows[table].append(row)
+        for table, values in new_rows.items():
+            if values:
+                con.execute(table.insert(), values)
+    engine.dispose()
 
 
 def search() -> list[Any]:

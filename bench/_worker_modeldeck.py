@@ -41,9 +41,12 @@ def flush(mode: str) -> None:
 
 def populate(n: int, other: int) -> None:
     """The big store goes through the ordinary SDK (no bulk shortcut)."""
-    module = sys.modules[__name__]
-    log_runs(module, EXPERIMENT, n)
-    log_runs(module, OTHER_EXPERIMENT, other)
+    fill(EXPERIMENT, 0, n)
+    fill(OTHER_EXPERIMENT, 0, other)
+
+
+def fill(experiment: str, start: int, stop: int) -> None:
+    log_runs(sys.modules[__name__], experiment, stop, start)
 
 
 def search() -> list[Any]:

@@ -16,7 +16,7 @@ import sys
 
 from rich.table import Table
 
-from tracking import BENCH, console, find_mlflow_python, sh
+from _venv import BENCH, console, find_mlflow_python, sh
 
 TARGETS = {"1": 1.5, "n": 1.1}
 

@@ -14,45 +14,20 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from _common import TOP, expected_search
+from _venv import BENCH, console, find_mlflow_python, sh
 
-BENCH = Path(__file__).resolve().parent
-MLFLOW_PIN = "mlflow==3.17.2"
 FULL = {"a": 10_000, "b_calls": 10, "b_keys": 1_000, "c": 1_000, "d": 10_000, "other": 5_000}
 QUICK = {"a": 1_000, "b_calls": 10, "b_keys": 100, "c": 100, "d": 1_000, "other": 500}
 SEARCH_QUERIES = 7  # per process; the worker reports their median
-console = Console(width=None if sys.stdout.isatty() else 120)
-
-
-def sh(cmd: list[Any], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(c) for c in cmd], capture_output=True, text=True, check=False, **kwargs
-    )
-
-
-def find_mlflow_python(arg: str | None) -> str:
-    """--mlflow-python, else $MODELDECK_BENCH_MLFLOW_PYTHON, else bench/.venv-mlflow (made here)."""
-    if chosen := arg or os.environ.get("MODELDECK_BENCH_MLFLOW_PYTHON"):
-        return os.path.abspath(chosen)  # workers run in other folders; no resolve(): venv links
-    venv = BENCH / ".venv-mlflow"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        console.print(f"[yellow]creating {venv} for MLflow (one time, a few minutes)…")
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    if sh([python, "-c", "import mlflow"]).returncode != 0:
-        console.print(f"[yellow]pip install {MLFLOW_PIN} into {venv}…")
-        subprocess.run([python, "-m", "pip", "install", "-q", MLFLOW_PIN], check=True)
-    return str(python)
 
 
 class Bench:
