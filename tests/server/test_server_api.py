@@ -292,3 +292,24 @@ def test_nan_values_round_trip_through_history(admin_http: httpx.Client) -> None
     ]
     assert values == ["-Infinity"]
     assert not math.isfinite(float(values[0]))
+
+
+def test_search_sends_runs_exactly_as_the_run_schema_describes_them(tmp_path: Any) -> None:
+    """The search route encodes runs without pydantic (for speed): the same JSON as RunOut."""
+    import pandas as pd
+
+    from modeldeck.client.local import LocalClient
+    from modeldeck.core.settings import Settings
+    from modeldeck.wire.tracking import RunOut, run_json
+
+    home = tmp_path / "md"
+    client = LocalClient(Settings(home, f"sqlite:///{home / 'm.db'}", str(home / "o"), "ann"))
+    run = client.create_run("schema", name="full", tags={"t": "1"})
+    client.log_params(run.id, {"p": 1})
+    client.log_metrics(run.id, {"a": 0.5, "b": math.nan, "c": math.inf})
+    client.log_dataset(run.id, pd.DataFrame({"x": [1, 2]}), name="d")
+    client.end_run(run.id)
+    stored = client.get_run(run.id)
+    assert stored.inputs and stored.metrics and stored.params and stored.tags
+    assert run_json(stored) == RunOut.of(stored).model_dump(mode="json")
+    client.close()

@@ -41,3 +41,15 @@ def test_shared_store_is_never_migrated_implicitly(tmp_path: Path) -> None:
     ensure_current(db, auto_upgrade=False)
     with db.engine.connect() as conn:
         assert "audit_log" in sa.inspect(conn).get_table_names()
+
+
+@pytest.mark.postgres
+def test_postgresql_keeps_key_value_statistics_for_search(postgres_url: str) -> None:
+    """Without them the planner underestimates `params.x = 'v'` filters five-fold."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as conn:
+        names = set(conn.execute(sa.text("SELECT stxname FROM pg_statistic_ext")).scalars())
+    engine.dispose()
+    assert {"st_params_key_value", "st_tags_key_value", "st_latest_metrics_key_value"} <= names

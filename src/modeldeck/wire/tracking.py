@@ -161,6 +161,26 @@ class RunOut(BaseModel):
         )
 
 
+_RUN_SCALARS = tuple(
+    f for f in RunOut.model_fields if f not in ("params", "metrics", "tags", "inputs")
+)
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    """What ``RunOut.of(run).model_dump(mode="json")`` gives, without pydantic: searches send
+    hundreds of runs, and building then validating a model for each costs more than the query."""
+    out: dict[str, Any] = {name: getattr(run, name) for name in _RUN_SCALARS}
+    out["status"] = run.status.value
+    out["params"] = dict(run.params)
+    out["metrics"] = {k: json_number(v) for k, v in run.metrics.items()}
+    out["tags"] = dict(run.tags)
+    out["inputs"] = [
+        RunInputOut(dataset=DatasetOut.of(i.dataset), context=i.context).model_dump(mode="json")
+        for i in run.inputs
+    ]
+    return out
+
+
 class RunEnd(_Strict):
     status: Literal["FINISHED", "FAILED", "KILLED"] = "FINISHED"
 
