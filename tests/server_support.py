@@ -73,6 +73,7 @@ def start_server(
     workers: int = 1,
     admin: str = "root",
     artifacts: str | None = None,
+    new_session: bool = False,
 ) -> Iterator[Server]:
     """`modeldeck server init` on a new store, then :func:`serve`."""
     env = server_env(tmp, backend_uri, admin, artifacts)
@@ -81,7 +82,15 @@ def start_server(
     )
     assert init.returncode == 0, init.stderr
     token = init.stdout.strip()
-    yield from serve(tmp, backend_uri, token, workers=workers, admin=admin, artifacts=artifacts)
+    yield from serve(
+        tmp,
+        backend_uri,
+        token,
+        workers=workers,
+        admin=admin,
+        artifacts=artifacts,
+        new_session=new_session,
+    )
 
 
 def serve(
@@ -92,8 +101,13 @@ def serve(
     workers: int = 1,
     admin: str = "root",
     artifacts: str | None = None,
+    new_session: bool = False,
 ) -> Iterator[Server]:
-    """A server on a free port over an initialised store; ``token`` is its admin's."""
+    """A server on a free port over an initialised store; ``token`` is its admin's.
+
+    ``new_session``: the server and its workers get a process group of their own, whose id is
+    the server's pid, so that ``os.killpg`` reaches them all (uvicorn's workers are children).
+    """
     env = server_env(tmp, backend_uri, admin, artifacts)
     port = free_port()
     log = tmp / "server.log"
@@ -103,6 +117,7 @@ def serve(
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from modeldeck.core.governance import AuditRecord, ChainCheck, Role
+from modeldeck.wire.base import StrictIn
 from modeldeck.wire.registry import MAX_TEXT, Name
 
 MAX_AUDIT_LIMIT = 10_000
 Days = Annotated[float, Field(gt=0, le=36_500, allow_inf_nan=False)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -75,8 +72,9 @@ class ChainCheckOut(BaseModel):
 # --- roles, users and tokens -------------------------------------------------------------------
 
 
-class RoleIn(_Strict):
-    role: Role
+class RoleIn(StrictIn):
+    # FastAPI validates parsed JSON in Python mode, where a strict enum wants a Role instance
+    role: Annotated[Role, Field(strict=False)]
 
 
 class Grants(BaseModel):
@@ -90,11 +88,11 @@ class WhoAmI(BaseModel):
     role: Role
 
 
-class UserIn(_Strict):
+class UserIn(StrictIn):
     name: Name
 
 
-class DisabledIn(_Strict):
+class DisabledIn(StrictIn):
     disabled: bool = True
 
 
@@ -119,7 +117,7 @@ class UserList(BaseModel):
     users: list[UserOut]
 
 
-class TokenIn(_Strict):
+class TokenIn(StrictIn):
     user: Name | None = None  # None: the caller
     expires_in_days: Days | None = 90  # None: never
     description: Annotated[str | None, Field(max_length=1000)] = None
@@ -202,7 +200,7 @@ class ModelCardOut(BaseModel):
         return {**dict(self), "edited": tuple(self.edited)}
 
 
-class CardSectionsIn(_Strict):
+class CardSectionsIn(StrictIn):
     """Human sections to write (an empty text restores the placeholder)."""
 
     sections: Annotated[
@@ -211,7 +209,7 @@ class CardSectionsIn(_Strict):
     ]
 
 
-class CardStatusIn(_Strict):
+class CardStatusIn(StrictIn):
     status: Annotated[str, Field(min_length=1, max_length=50)]
 
 

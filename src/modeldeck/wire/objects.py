@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from modeldeck.wire.base import StrictIn
 
 Digest = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
 Size = Annotated[int, Field(ge=0, le=5 * 2**40)]  # S3's largest object: 5 TiB
 
 
-class _Strict(BaseModel):
-    # strict: JSON types as declared, so 0 is no bool and "7" no int (400/422, not a guess)
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class ObjectRef(_Strict):
+class ObjectRef(StrictIn):
     digest: Digest
     size: Size
 
 
-class UploadsIn(_Strict):
+class UploadsIn(StrictIn):
     objects: Annotated[list[ObjectRef], Field(max_length=10_000)]
 
 
@@ -53,7 +50,7 @@ class UploadsOut(BaseModel):
     objects: list[Upload]
 
 
-class CompleteIn(_Strict):
+class CompleteIn(StrictIn):
     upload_id: Annotated[str, Field(min_length=1, max_length=2000)]
     etags: Annotated[
         list[Annotated[str, Field(max_length=200)]], Field(min_length=1, max_length=10_000)

@@ -18,11 +18,12 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from modeldeck.core.entities import RunInput
 from modeldeck.core.governance import Approval, Decision
 from modeldeck.core.registry import AliasEvent, Evaluation, ModelVersion, RegisteredModel
+from modeldeck.wire.base import StrictIn
 from modeldeck.wire.tracking import DatasetOut, RunInputOut, RunOut
 
 MAX_VERSION = 2**31 - 1
@@ -41,10 +42,6 @@ Tags = Annotated[
     Field(max_length=1000),
 ]
 Comment = Annotated[str | None, Field(max_length=MAX_COMMENT)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def finite_json(value: Any, what: str) -> Any:
@@ -166,7 +163,7 @@ class VersionList(BaseModel):
     versions: list[ModelVersionOut]
 
 
-class RegisterIn(_Strict):
+class RegisterIn(StrictIn):
     """A new version from the package a run logged: ``runs:/<run id>/<path>``."""
 
     source: Annotated[str, Field(min_length=1, max_length=2000)]
@@ -175,22 +172,22 @@ class RegisterIn(_Strict):
     replaces: Version | None = None
 
 
-class DescriptionIn(_Strict):
+class DescriptionIn(StrictIn):
     text: Annotated[str, Field(max_length=MAX_TEXT)]
 
 
-class TagsIn(_Strict):
+class TagsIn(StrictIn):
     tags: Tags
 
 
-class ProtectedAliasesIn(_Strict):
+class ProtectedAliasesIn(StrictIn):
     aliases: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=100)]
 
 
 # --- evidence and decisions --------------------------------------------------------------------
 
 
-class EvaluationIn(_Strict):
+class EvaluationIn(StrictIn):
     """Gate evidence as ``evaluate_model`` records it; plots are PNG bytes, base64-encoded."""
 
     result: dict[str, Any]
@@ -262,7 +259,7 @@ class EvaluationList(BaseModel):
     evaluations: list[EvaluationOut]
 
 
-class DecisionIn(_Strict):
+class DecisionIn(StrictIn):
     comment: Comment = None
 
 
@@ -302,7 +299,7 @@ class Blockers(BaseModel):
 # --- aliases -----------------------------------------------------------------------------------
 
 
-class AliasMoveIn(_Strict):
+class AliasMoveIn(StrictIn):
     version: Version
 
 

@@ -21,16 +21,12 @@ from modeldeck.core.entities import (
     RunStatus,
     json_number,
 )
+from modeldeck.wire.base import StrictIn
 
 JsonNumber = float | str
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 # Integers as the stores keep them (BIGINT), so a bigger one is a 422, not a failed INSERT
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
-
-
-class _Strict(BaseModel):
-    # strict: JSON types as declared, so 0 is no bool and "7" no int (400/422, not a guess)
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ExperimentOut(BaseModel):
@@ -51,13 +47,13 @@ class ExperimentList(BaseModel):
     experiments: list[ExperimentOut]
 
 
-class GitIn(_Strict):
+class GitIn(StrictIn):
     commit: str
     dirty: bool = False
     diff: str | None = None
 
 
-class RunCreate(_Strict):
+class RunCreate(StrictIn):
     """A new run; the context fields describe the client's process, as the SDK captures it."""
 
     id: Annotated[str | None, Field(pattern="^[0-9a-f]{32}$")] = None  # chosen by the client
@@ -181,17 +177,17 @@ def run_json(run: Run) -> dict[str, Any]:
     return out
 
 
-class RunEnd(_Strict):
+class RunEnd(StrictIn):
     status: Literal["FINISHED", "FAILED", "KILLED"] = "FINISHED"
 
 
-class ValuesIn(_Strict):
+class ValuesIn(StrictIn):
     """Params or tags: a mapping of key to text."""
 
     values: dict[str, str]
 
 
-class MetricIn(_Strict):
+class MetricIn(StrictIn):
     key: str
     value: JsonNumber
     step: Int64 = 0
@@ -211,7 +207,7 @@ def _number(value: float | str) -> float:
     return float(value)
 
 
-class MetricBatch(_Strict):
+class MetricBatch(StrictIn):
     metrics: Annotated[list[MetricIn], Field(max_length=100_000)]
 
 
@@ -238,7 +234,7 @@ class MetricHistory(BaseModel):
     metrics: list[MetricOut]
 
 
-class SearchIn(_Strict):
+class SearchIn(StrictIn):
     experiments: list[str] | None = None
     filter: str | None = None
     order_by: list[str] | None = None
@@ -258,7 +254,7 @@ class RunIds(BaseModel):
 Digest = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
 
 
-class DatasetIn(_Strict):
+class DatasetIn(StrictIn):
     """A dataset the client described (digest, schema, profile) and whose bytes it stored."""
 
     name: Annotated[str, Field(min_length=1, max_length=250)]
@@ -275,7 +271,7 @@ class DatasetList(BaseModel):
     datasets: list[DatasetOut]
 
 
-class ArtifactIn(_Strict):
+class ArtifactIn(StrictIn):
     """Stored bytes (``is_dir``: a stored manifest) to record under ``path`` in a run."""
 
     path: Annotated[str, Field(min_length=1, max_length=1000)]

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection, Row
 from modeldeck.core.entities import Experiment
 from modeldeck.core.errors import NotFound
 from modeldeck.storage.db.tables import experiments
+from modeldeck.storage.metadata.upsert import upsert
 
 MAX_ID = 2**63 - 1
 
@@ -21,7 +22,9 @@ def to_entity(row: Row[tuple[int, str, str | None, int]]) -> Experiment:
 def get_or_create(conn: Connection, name: str, now: int) -> Experiment:
     row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).first()
     if row is None:
-        conn.execute(sa.insert(experiments).values(name=name, created_at=now))
+        # insert-if-absent: two PostgreSQL transactions creating the same new experiment both
+        # find no row; a plain INSERT made the second fail on the unique name (a 500)
+        upsert(conn, experiments, [{"name": name, "created_at": now}], keys=("name",), update=())
         row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).one()
     return to_entity(row)
 
