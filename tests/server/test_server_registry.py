@@ -433,6 +433,23 @@ def test_tokens_are_the_owners_own_and_admins_see_all(
     assert secret not in server.log.read_text()
 
 
+def test_only_admins_give_tokens_without_expiry_or_over_90_days(
+    as_user: Any, people: People
+) -> None:
+    """A leaked token must not mint a lasting one that survives the leak's revocation."""
+    contributor, admin = as_user(people.contributor), as_user(people.admin)
+    for days in (None, 91):
+        refused = contributor.post(f"{API}/tokens", json={"expires_in_days": days})
+        assert_error(refused, 403, "PERMISSION_DENIED")
+    assert contributor.post(f"{API}/tokens", json={"expires_in_days": 90}).status_code == 201
+    lasting = admin.post(
+        f"{API}/tokens", json={"user": people.contributor, "expires_in_days": None}
+    )
+    assert lasting.status_code == 201 and lasting.json()["info"]["expires_at"] is None
+    denied = admin.get(f"{API}/audit", params={"actor": people.contributor}).json()["records"]
+    assert any(r["action"].startswith("denied:token.create without expiry") for r in denied)
+
+
 def test_a_retried_token_request_makes_one_token_and_never_repeats_its_secret(
     as_user: Any, people: People
 ) -> None:

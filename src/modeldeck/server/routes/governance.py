@@ -43,6 +43,9 @@ CARD = "/models/{name}/versions/{version}/card"
 MODELS = "models:"  # as an audit subject: every record under models:/
 
 
+SELF_SERVICE_DAYS = 90  # the longest token a non-admin may give themselves
+
+
 def require_role(
     svc: Services,
     user: str,
@@ -291,6 +294,11 @@ def create_token(
     owner = body.user or user
     if owner == user:
         require_role(svc, user, Role.CONTRIBUTOR, "token.create", f"users:/{user}")
+    days = body.expires_in_days
+    if days is None or days > SELF_SERVICE_DAYS:
+        # a leaked token must not be able to mint a lasting one that outlives its revocation
+        action = f"token.create without expiry or for over {SELF_SERVICE_DAYS} days"
+        require_role(svc, user, Role.ADMIN, action, f"users:/{owner}")
 
     def issue() -> wire.IssuedTokenOut:
         issued = tokens.create_token(
