@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -169,13 +170,14 @@ def load(conn: Connection, run_ids: Sequence[str], *, with_inputs: bool = True) 
         return []
     ids = list(dict.fromkeys(run_ids))
     wanted = {"ids": ids}
-    rows = {r[0]: r for r in conn.execute(_RUNS_BY_ID, wanted).all()}
+    by_id, texts, latest = _by_ids(conn.dialect.name)
+    rows = {r[0]: r for r in conn.execute(by_id, wanted).all()}
     run_params: dict[str, dict[str, str]] = defaultdict(dict)
     run_tags: dict[str, dict[str, str]] = defaultdict(dict)
-    for kind, run_id, key, value in conn.execute(_TEXTS_BY_RUN, wanted).all():
+    for kind, run_id, key, value in conn.execute(texts, wanted).all():
         (run_tags if kind else run_params)[run_id][key] = value
     run_metrics: dict[str, dict[str, float]] = defaultdict(dict)
-    for run_id, key, value, is_nan in conn.execute(_LATEST_BY_RUN, wanted).all():
+    for run_id, key, value, is_nan in conn.execute(latest, wanted).all():
         run_metrics[run_id][key] = math.nan if is_nan else value
     inputs: Mapping[str, list[RunInput]] = dataset_rows.inputs_of(conn, ids) if with_inputs else {}
     out = []
@@ -219,19 +221,43 @@ _RUN_FIELDS = (
     "host",
     "pid",
 )
-_IDS: sa.BindParameter[str] = sa.bindparam("ids", expanding=True)
-_RUNS_BY_ID = sa.select(*(runs.c[name] for name in _RUN_FIELDS)).where(runs.c.id.in_(_IDS))
-_TEXTS_BY_RUN = sa.union_all(
-    sa.select(sa.literal(0), params.c.run_id, params.c.key, params.c.value).where(
-        params.c.run_id.in_(_IDS)
-    ),
-    sa.select(sa.literal(1), tags.c.run_id, tags.c.key, tags.c.value).where(
-        tags.c.run_id.in_(_IDS)
-    ),
-)
-_LATEST_BY_RUN = sa.select(
-    latest_metrics.c.run_id, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.is_nan
-).where(latest_metrics.c.run_id.in_(_IDS))
+
+
+@functools.cache
+def _by_ids(dialect: str) -> tuple[Any, Any, Any]:
+    """The three statements of :func:`load`, for ``dialect``: PostgreSQL takes the ids as one
+    array (``= ANY(:ids)``), which it plans as index lookups and SQLAlchemy need not re-render
+    per call (100 ids: 15 → 7 ms); SQLite gets an expanding IN."""
+    ids: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        array = sa.bindparam("ids", type_=ARRAY(sa.String))
+
+        def among(column: Any) -> Any:
+            return column == sa.func.any(array)
+    else:
+        ids = sa.bindparam("ids", expanding=True)
+
+        def among(column: Any) -> Any:
+            return column.in_(ids)
+
+    by_id = sa.select(*(runs.c[name] for name in _RUN_FIELDS)).where(among(runs.c.id))
+    texts = sa.union_all(
+        sa.select(sa.literal(0), params.c.run_id, params.c.key, params.c.value).where(
+            among(params.c.run_id)
+        ),
+        sa.select(sa.literal(1), tags.c.run_id, tags.c.key, tags.c.value).where(
+            among(tags.c.run_id)
+        ),
+    )
+    latest = sa.select(
+        latest_metrics.c.run_id,
+        latest_metrics.c.key,
+        latest_metrics.c.value,
+        latest_metrics.c.is_nan,
+    ).where(among(latest_metrics.c.run_id))
+    return by_id, texts, latest
 
 
 def get(conn: Connection, run_id: str) -> Run:
