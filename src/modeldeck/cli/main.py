@@ -21,10 +21,12 @@ from modeldeck.cli import (
     db,
     experiments,
     models,
+    predict,
     quickstart,
     render,
     review,  # noqa: F401  (adds `models evaluate` and `models card`)
     runs,
+    serve,
     server,
     tokens,
     users,
@@ -66,6 +68,8 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(db.app, name="db")
 app.add_typer(server.app, name="server")
 app.command("quickstart")(quickstart.quickstart)
+app.command("predict")(predict.predict)
+app.command("serve")(serve.serve)
 
 
 def _print_version(value: bool) -> None:

@@ -7,6 +7,7 @@ approve, what a protected alias needs) live in the registry and reach the user a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -236,6 +237,36 @@ def trained_on(
         render.print_json([_use_json(use) for use in uses])
     else:
         render.console().print(_uses_table(uses))
+
+
+@app.command()
+def export(
+    model_uri: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODEL_URI", help="churn@champion, churn/3, or models:/churn@champion."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The folder to write the bundle into.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the folder when it is not empty.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Write a deployment bundle: the package, pinned requirements.txt and a Dockerfile.
+
+    `docker build OUT` then makes an image that serves the model on port 8080.
+    """
+    bundle = lookup.client().export_model(model_uri, out, force=force)
+    if as_json:
+        render.print_json({"path": str(bundle.path), **bundle.metadata})
+        return
+    meta = bundle.metadata
+    message = (
+        f"Exported {meta['uri']} (package {meta['package_digest'][:12]}) to {bundle.path}\n"
+        f"Build and run it: docker build -t {meta['name']}:{meta['version']} {bundle.path}"
+    )
+    render.console().print(render.plain(message, "green"))
 
 
 # rendering -----------------------------------------------------------------------------------

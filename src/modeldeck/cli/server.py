@@ -49,7 +49,7 @@ def serve(
     """
     if ctx.invoked_subcommand is not None:
         return
-    _require_server_extra()
+    require_server_extra()
     import uvicorn
 
     from modeldeck.core.settings import Settings
@@ -61,7 +61,7 @@ def serve(
 
     create_app(settings).state.services.db.dispose()
     if workers > 1:
-        _fork_workers()
+        fork_workers()
     # click's echo, not a rich console: rich's import would add 40 ms to every start
     typer.secho(
         f"modeldeck server on http://{host}:{port} ({workers} worker(s))", fg="green", err=True
@@ -133,7 +133,7 @@ def _export(backend_uri: str | None, artifacts: str | None) -> None:
         os.environ["MODELDECK_ARTIFACTS"] = artifacts
 
 
-def _fork_workers() -> None:
+def fork_workers() -> None:
     """Start uvicorn's workers by fork instead of spawn, so they inherit the app's imports.
 
     This process has just imported the app (FastAPI, pydantic, SQLAlchemy: ~1.2 s of imports)
@@ -152,7 +152,7 @@ def _fork_workers() -> None:
         _subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]
 
 
-def _require_server_extra() -> None:
+def require_server_extra() -> None:
     import importlib.util
 
     missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from modeldeck.governance.cards import ModelCard
     from modeldeck.governance.tokens import IssuedToken, TokenInfo
     from modeldeck.models.predictor import Predictor
+    from modeldeck.registry.export import Bundle
     from modeldeck.registry.lineage import DatasetUse, Lineage
     from modeldeck.registry.reviews import Reviews
     from modeldeck.registry.service import Registry
@@ -107,6 +108,21 @@ class RegistryMethods:
     def resolve_model_uri(self, uri: str) -> ModelSource:
         version = self.resolve_model_version(uri)
         return ModelSource(version.run_id, version.artifact_path, version.package_digest)
+
+    def export_model(self, uri: str, out: str | os.PathLike[str], *, force: bool = False) -> Bundle:
+        """Write a deployment bundle of a registered version (``churn@champion``, ``churn/3``
+        or ``models:/…``) into the folder ``out``: package, requirements, Dockerfile."""
+        from modeldeck.registry.export import export_bundle, registry_uri
+
+        version = self.resolve_model_version(registry_uri(uri))
+        return export_bundle(
+            version,
+            self.store.objects,
+            out,
+            exported_by=self.settings.user,
+            now_ms=self.store.clock(),
+            force=force,
+        )
 
     def set_model_description(self, name: str, version: int, text: str) -> None:
         self.registry.set_description(name, version, text, self.settings.user)

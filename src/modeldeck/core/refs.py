@@ -163,3 +163,20 @@ def _uri_alias(uri: str, alias: str) -> str:
         return check_alias(alias)
     except InvalidInput as e:
         raise InvalidInput(f"model URI {uri!r}: {e}") from None
+
+
+_SHORTHAND = re.compile(r"[^/@:\s]+(@[^/@:\s]+|/\d+)")
+
+
+def expand_model_ref(text: str) -> str:
+    """``churn@champion`` and ``churn/3`` as ``models:/churn@champion``, ``models:/churn/3``;
+    a ``models:/`` or ``runs:/`` URI as it is. What commands accept where they name a model."""
+    text = text.strip()
+    if text.startswith(("models:/", "runs:/")):
+        return text
+    if _SHORTHAND.fullmatch(text):
+        return f"models:/{text}"
+    raise InvalidInput(
+        f"cannot read model {text!r}: give NAME@ALIAS, NAME/VERSION, models:/… "
+        "or runs:/<run>/<path>"
+    )

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from modeldeck.storage.objects.base import ObjectStore
     from modeldeck.tracking.port import TrackingPort
 
-__all__ = ["ModelSource", "Resolver", "load_model", "locate", "materialise"]
+__all__ = ["ModelSource", "Resolver", "load_folder", "load_model", "locate", "materialise"]
 
 Resolver = Callable[[str], ModelSource]
 
@@ -63,7 +63,15 @@ def load_source(
         assert source.run_id is not None and source.artifact_path is not None
         digest = locate(tracker, source.run_id, source.artifact_path).package_digest
         assert digest is not None
-    folder = materialise(tracker.objects, digest, cache_dir)
+    return load_folder(materialise(tracker.objects, digest, cache_dir), allow_pickle=allow_pickle)
+
+
+def load_folder(folder: str | os.PathLike[str], *, allow_pickle: bool = False) -> Predictor:
+    """Load the model package in a local folder (an exported bundle's ``model/``, say).
+
+    Nothing checks the files against a digest here: the folder is trusted as it is.
+    """
+    folder = Path(folder)
     manifest = read_manifest(folder)
     model = get_flavor(manifest["flavor"]).load(folder, manifest, allow_pickle)
     return Predictor(model, manifest, folder)

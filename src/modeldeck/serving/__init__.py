@@ -1,0 +1,1 @@
+"""Serving models: batch prediction over files, and (elsewhere) the prediction server."""

@@ -1,0 +1,212 @@
+"""``modeldeck predict``: chunked batch scoring of parquet and CSV files, in bounded memory."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner, Result
+
+import modeldeck
+from modeldeck.cli.main import app
+from modeldeck.core.errors import InvalidInput
+from modeldeck.core.refs import expand_model_ref as model_uri
+from modeldeck.quickstart.data import (
+    CATEGORICAL_FEATURES,
+    FEATURES,
+    LABEL,
+    NUMERIC_FEATURES,
+    make_churn,
+)
+from modeldeck.serving import batch
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return make_churn(1500, seed=3)
+
+
+@pytest.fixture
+def model(home: Path, frame: pd.DataFrame) -> str:
+    """A logistic-regression pipeline, logged and registered as churn version 1."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    features = frame[list(FEATURES)]
+    pipeline = make_pipeline(
+        make_column_transformer(
+            (make_pipeline(SimpleImputer(), StandardScaler()), list(NUMERIC_FEATURES)),
+            (OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL_FEATURES)),
+        ),
+        LogisticRegression(max_iter=1000),
+    ).fit(features, frame[LABEL])
+    with modeldeck.start_run(experiment="batch") as run:
+        # The whole frame as example, so the signature knows which columns can be missing.
+        modeldeck.log_model(pipeline, "model", input_example=features)
+    modeldeck.register_model(f"runs:/{run.id}/model", "churn")
+    modeldeck.flush()
+    return "churn/1"
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args), prog_name="modeldeck")
+
+
+def expected(frame: pd.DataFrame) -> pd.DataFrame:
+    return batch.score(modeldeck.load_model("models:/churn/1"), frame)
+
+
+def test_parquet_in_parquet_out_matches_in_process_predict(
+    model: str, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    source, dest = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    frame.to_parquet(source, index=False)
+    result = invoke("predict", model, str(source), "-o", str(dest))
+    assert result.exit_code == 0, result.output
+    got = pd.read_parquet(dest)
+    assert list(got.columns) == [*frame.columns, "prediction", "probability_0", "probability_1"]
+    pd.testing.assert_frame_equal(got, expected(pd.read_parquet(source)))
+    assert "1,500 rows" in result.output
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_csv_in_csv_out(model: str, frame: pd.DataFrame, tmp_path: Path) -> None:
+    source, dest = tmp_path / "in.csv", tmp_path / "out.csv"
+    frame.to_csv(source, index=False)
+    result = invoke("predict", model, str(source), "-o", str(dest), "--chunk-rows", "400")
+    assert result.exit_code == 0, result.output
+    # CSV chunks to parquet: each chunk infers its own types, the file keeps the first's.
+    as_parquet = tmp_path / "out.parquet"
+    result = invoke("predict", model, str(source), "-o", str(as_parquet), "--chunk-rows", "100")
+    assert result.exit_code == 0, result.output
+    assert pq.ParquetFile(as_parquet).metadata.num_rows == len(frame)
+    got = pd.read_csv(dest)
+    want = expected(pd.read_csv(source))
+    assert len(got) == len(frame)
+    np.testing.assert_array_equal(got["prediction"], want["prediction"])
+    np.testing.assert_allclose(got["probability_1"], want["probability_1"], rtol=1e-12)
+    assert list(got.columns[: len(frame.columns)]) == list(frame.columns)
+
+
+def test_small_chunks_give_the_same_file(model: str, frame: pd.DataFrame, tmp_path: Path) -> None:
+    source = tmp_path / "in.parquet"
+    frame.to_parquet(source, index=False)
+    whole, chunked = tmp_path / "whole.parquet", tmp_path / "chunked.parquet"
+    assert invoke("predict", model, str(source), "-o", str(whole)).exit_code == 0
+    result = invoke("predict", model, str(source), "-o", str(chunked), "--chunk-rows", "128")
+    assert result.exit_code == 0, result.output
+    assert "12 chunks" in result.output
+    pd.testing.assert_frame_equal(pd.read_parquet(chunked), pd.read_parquet(whole))
+
+
+def test_missing_column_names_it_and_leaves_no_file(
+    model: str, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    source, dest = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    frame.drop(columns=["contract"]).to_parquet(source, index=False)
+    result = invoke("predict", model, str(source), "-o", str(dest))
+    assert result.exit_code == 1
+    assert "'contract'" in result.output and "signature requires" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["in.parquet"]
+
+
+def test_failure_mid_file_leaves_no_file(model: str, frame: pd.DataFrame, tmp_path: Path) -> None:
+    source, dest = tmp_path / "in.csv", tmp_path / "out.csv"
+    broken = frame.copy()
+    broken["plan"] = broken["plan"].astype(str)
+    broken.loc[1200, "plan"] = "platinum"  # a category the model never saw, in the 4th chunk
+    broken.to_csv(source, index=False)
+    result = invoke("predict", model, str(source), "-o", str(dest), "--chunk-rows", "400")
+    assert result.exit_code == 1
+    assert "platinum" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["in.csv"]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("missing.parquet", "does not exist"), ("data.json", "unknown suffix '.json'")],
+)
+def test_bad_input_path(model: str, tmp_path: Path, name: str, problem: str) -> None:
+    (tmp_path / "data.json").write_text("{}")
+    result = invoke("predict", model, str(tmp_path / name), "-o", str(tmp_path / "o.csv"))
+    assert result.exit_code == 1
+    assert problem in result.output
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_unknown_output_suffix(model: str, frame: pd.DataFrame, tmp_path: Path) -> None:
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    result = invoke("predict", model, str(tmp_path / "in.csv"), "-o", str(tmp_path / "o.xlsx"))
+    assert result.exit_code == 1
+    assert "'.xlsx'" in result.output and ".parquet" in result.output
+
+
+def test_model_uri_shorthand() -> None:
+    assert model_uri("churn@champion") == "models:/churn@champion"
+    assert model_uri("churn/3") == "models:/churn/3"
+    assert model_uri("runs:/abc/model") == "runs:/abc/model"
+    assert model_uri("models:/churn/3") == "models:/churn/3"
+    with pytest.raises(InvalidInput, match="NAME@ALIAS"):
+        model_uri("churn")
+
+
+def test_dask_local_cluster(model: str, frame: pd.DataFrame, tmp_path: Path) -> None:
+    if importlib.util.find_spec("distributed") is None:
+        pytest.skip("dask.distributed is not installed (pip install 'modeldeck[dask]')")
+    source, dest = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    frame.to_parquet(source, index=False)
+    result = invoke("predict", model, str(source), "-o", str(dest), "--chunk-rows", "500", "--dask")
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_parquet(dest), expected(pd.read_parquet(source)))
+
+
+def test_dask_missing_says_how_to_install(
+    model: str, frame: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "dask", None)  # import dask now raises ImportError
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    frame.to_parquet(tmp_path / "in.parquet", index=False)
+    out = tmp_path / "out.parquet"
+    result = invoke("predict", model, str(tmp_path / "in.parquet"), "-o", str(out), "--dask")
+    assert result.exit_code == 1
+    assert "pip install 'modeldeck[dask]'" in result.output
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_two_million_rows_in_bounded_memory(model: str, home: Path, tmp_path: Path) -> None:
+    """Peak RSS of the CLI process stays under 1 GB however many rows go through."""
+    source, dest = tmp_path / "big.parquet", tmp_path / "scored.parquet"
+    block = make_churn(100_000, seed=11)
+    table = pa.Table.from_pandas(block, preserve_index=False)
+    with pq.ParquetWriter(source, table.schema) as writer:
+        for _ in range(20):
+            writer.write_table(table)
+    del block, table
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "modeldeck", "predict", model, str(source), "-o", str(dest)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "MODELDECK_HOME": str(home)},
+    )
+    seconds = time.perf_counter() - started
+    assert done.returncode == 0, done.stderr
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    print(f"2,000,000 rows: peak RSS {peak_mb:.0f} MB, {seconds:.1f} s")
+    assert pq.ParquetFile(dest).metadata.num_rows == 2_000_000
+    assert peak_mb < 1024
