@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 
 from modeldeck.client.local import LocalClient
 from modeldeck.core.settings import Settings
-from server_support import free_port
+from server_support import free_port, wait_until_up
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +52,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, frame: pd.DataFrame) -> Ite
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"modeldeck serve did not start:\n{log.read_text()}")
-        time.sleep(0.05)
+    wait_until_up(f"{url}/health/ready", process, log)
     with httpx.Client(base_url=url, timeout=10) as http:
         yield http, model
     process.terminate()

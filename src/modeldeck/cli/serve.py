@@ -24,10 +24,9 @@ def serve(
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.", min=1)] = 1,
 ) -> None:
     """Serve a model: /predict, MLflow's /invocations, Open Inference V2, /health, /metrics."""
-    from modeldeck.cli.server import fork_workers, require_server_extra
+    from modeldeck.cli.server import fork_workers, require_server_extra, run_uvicorn
 
     require_server_extra()
-    import uvicorn
 
     # load once here: a wrong reference or a broken package fails before workers start
     served = load(model)
@@ -40,16 +39,7 @@ def serve(
         fg="green",
         err=True,
     )
-    uvicorn.run(
-        "modeldeck.cli.serve:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        http="modeldeck.server.protocol:NoDelayH11Protocol",
-        log_level="warning",
-        access_log=False,
-    )
+    run_uvicorn("modeldeck.cli.serve:app_from_env", host, port, workers)
 
 
 SERVE_ENV = "MODELDECK_SERVE_MODEL"

@@ -50,7 +50,6 @@ def serve(
     if ctx.invoked_subcommand is not None:
         return
     require_server_extra()
-    import uvicorn
 
     from modeldeck.core.settings import Settings
 
@@ -66,8 +65,15 @@ def serve(
     typer.secho(
         f"modeldeck server on http://{host}:{port} ({workers} worker(s))", fg="green", err=True
     )
+    run_uvicorn("modeldeck.server.app:app_from_env", host, port, workers)
+
+
+def run_uvicorn(factory: str, host: str, port: int, workers: int) -> None:
+    """uvicorn as both servers run it: an app factory, TCP_NODELAY, no access log."""
+    import uvicorn
+
     uvicorn.run(
-        "modeldeck.server.app:app_from_env",
+        factory,
         factory=True,
         host=host,
         port=port,
