@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from modeldeck.client.http import Http
-from modeldeck.core.errors import InvalidInput
+from modeldeck.core.errors import InvalidInput, NotFound
 from modeldeck.core.hashing import CHUNK_SIZE, copy_hashing, corrupt_object, sha256_bytes
 from modeldeck.storage.objects.base import ObjectInfo, check_digest
 from modeldeck.storage.objects.manifest import Manifest, decode_manifest
@@ -120,8 +120,6 @@ class HttpObjectStore:
     # reading -----------------------------------------------------------------------------
 
     def exists(self, digest: str) -> bool:
-        from modeldeck.core.errors import NotFound
-
         try:
             self.size(digest)
         except NotFound:

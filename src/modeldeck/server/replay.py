@@ -42,8 +42,16 @@ def once(
     request: Any,
     write: Callable[[], BaseModel | None],
     status: int = 200,
+    *,
+    keep: Callable[[BaseModel], BaseModel] | None = None,
+    replay: Callable[[Any], Response] | None = None,
 ) -> Response:
-    """Run ``write`` (returning the response body, or None for 204) at most once per key."""
+    """Run ``write`` (returning the response body, or None for 204) at most once per key.
+
+    A retry gets the stored answer back. ``keep`` picks the part of the answer that is stored
+    (default: all of it) and ``replay`` turns that part into the retry's answer (default: as
+    stored): a new token's secret, say, is never stored, so its retry cannot be answered with it.
+    """
     if key is None:
         return _response(status, write())
     check.check_key(key, "idempotency key")
@@ -61,6 +69,8 @@ def once(
                 )
             if stored_status == 204:
                 return Response(status_code=204)
+            if replay is not None:
+                return replay(json.loads(stored or "null"))
             return JSONResponse(json.loads(stored or "null"), status_code=stored_status)
     try:
         body = write()
@@ -68,7 +78,8 @@ def once(
         with svc.db.write() as conn:
             idempotency.release(conn, user, key)
         raise
-    encoded = None if body is None else body.model_dump(mode="json")
+    kept = body if body is None or keep is None else keep(body)
+    encoded = None if kept is None else kept.model_dump(mode="json")
     with svc.db.write() as conn:
         idempotency.answer(conn, user, key, 204 if body is None else status, json.dumps(encoded))
     return _response(status, body)

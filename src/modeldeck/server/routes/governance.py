@@ -10,25 +10,20 @@ is opened by an admin of "default" only, so a viewer cannot make themselves admi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
-from modeldeck.core import validation as check
 from modeldeck.core.errors import Conflict, InvalidInput
 from modeldeck.core.governance import Role
-from modeldeck.core.hashing import sha256_bytes
 from modeldeck.governance import access, auditing, cards, tokens
 from modeldeck.governance.access import DEFAULT_PROJECT, denials_recorded, require
 from modeldeck.server.auth import Reader
 from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.state import Services, services
-from modeldeck.storage.metadata import idempotency
 from modeldeck.storage.metadata import roles as role_rows
 from modeldeck.storage.metadata import tokens as token_rows
 from modeldeck.wire import governance as wire
@@ -311,45 +306,29 @@ def create_token(
         )
         return wire.IssuedTokenOut.of(issued)
 
-    return _issue_once(svc, user, idempotency_key, body, issue)
+    return once(
+        svc,
+        user,
+        idempotency_key,
+        body,
+        issue,
+        status=201,
+        keep=lambda out: out.info if isinstance(out, wire.IssuedTokenOut) else out,
+        replay=_already_made(idempotency_key),
+    )
 
 
-def _issue_once(
-    svc: Services,
-    user: str,
-    key: str | None,
-    body: wire.TokenIn,
-    issue: Callable[[], wire.IssuedTokenOut],
-) -> Response:
-    """:func:`~modeldeck.server.replay.once`, keeping the token's description, not its secret."""
-    if key is None:
-        return JSONResponse(issue().model_dump(mode="json"), status_code=201)
-    check.check_key(key, "idempotency key")
-    digest = sha256_bytes(json.dumps(jsonable_encoder(body), sort_keys=True).encode())
-    with svc.db.write() as conn:
-        if not idempotency.claim(conn, user, key, digest, svc.clock()):
-            found = idempotency.reply(conn, user, key)
-            made = json.loads(found[2] or "null") if found and found[1] is not None else None
-            if not isinstance(made, dict):
-                raise Conflict(
-                    f"a token request with idempotency key {key!r} is still running, or its "
-                    "answer was lost in a crash: look at `modeldeck tokens list` before "
-                    "asking again with a new key"
-                )
-            raise Conflict(
-                f"this request (idempotency key {key!r}) already made token {made['id']}; its "
-                "secret was shown once and is not kept. Revoke it if the answer was lost, and "
-                "create another."
-            )
-    try:
-        out = issue()
-    except BaseException:
-        with svc.db.write() as conn:
-            idempotency.release(conn, user, key)
-        raise
-    with svc.db.write() as conn:
-        idempotency.answer(conn, user, key, 201, out.info.model_dump_json())
-    return JSONResponse(out.model_dump(mode="json"), status_code=201)
+def _already_made(key: str | None) -> Callable[[Any], Response]:
+    """The answer to a retried token request: the token it made, never its secret."""
+
+    def refuse(made: Any) -> Response:
+        raise Conflict(
+            f"this request (idempotency key {key!r}) already made token {made['id']}; its "
+            "secret was shown once and is not kept. Revoke it if the answer was lost, and "
+            "create another."
+        )
+
+    return refuse
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
