@@ -132,8 +132,8 @@ def test_metrics_count_requests_by_version(served: Any, frame: pd.DataFrame) -> 
     http.post("/predict", json={"records": frame.head(2).to_dict("records")})
     text = http.get("/metrics").text
     assert (
-        'modeldeck_predict_requests_total{model="churn",protocol="predict",status="200",version="1"}'
-        in text
+        'modeldeck_predict_requests_total{model="churn",protocol="predict",role="primary",'
+        'status="200",version="1"}' in text
     )
     assert "modeldeck_predict_duration_seconds_bucket" in text
     assert "modeldeck_predict_batch_rows_bucket" in text

@@ -47,6 +47,10 @@ class Predictor:
         """Predictions for each row of ``data`` (a numpy array for scikit-learn models)."""
         return self._predict(self._enforce(data))
 
+    def check(self, data: Any) -> Any:
+        """``data`` as the model takes it: a frame with the signature's columns, checked."""
+        return self._enforce(data)
+
     def predict_proba(self, data: Any) -> Any:
         """Class probabilities, for models that have them."""
         method = getattr(self.raw, "predict_proba", None)

@@ -1,52 +1,86 @@
-"""``modeldeck serve``: one registered model behind three protocols.
+"""``modeldeck serve``: registered models behind three protocols, with micro-batching, canary,
+shadow, alias following and a prediction log.
 
 - ``POST /predict``: ``{"records": [...]}`` or ``{"columns": {...}}``; answers predictions,
   class probabilities when the model has them, the model version and a request id;
 - MLflow's scoring protocol, ``POST /invocations`` (``dataframe_split``, ``dataframe_records``,
   ``instances``, ``inputs``), so callers of ``mlflow models serve`` switch without changes;
 - the Open Inference Protocol V2 (``/v2/health/live``, ``/v2/health/ready``,
-  ``/v2/models/{name}``, ``POST /v2/models/{name}/infer``);
+  ``/v2/models/{name}``, ``/v2/models/{name}/ready``, ``POST /v2/models/{name}/infer``);
 - ``/health/live``, ``/health/ready`` and Prometheus ``/metrics``.
 
-The model is loaded once per worker. Input is checked against the signature: a wrong column or
-type is a 422 whose message names it. Errors have the team server's shape
-(``{"error": {"code", "message"}}``).
+Every answer carries ``X-Request-Id`` (the caller's, when it sends a valid one) and
+``X-Model-Version``. A caller that sends ``X-Caller-Key`` always reaches the same side of a
+canary split. Input is checked against the signature: a wrong column or type is a 422 whose
+message names it. Errors have the team server's shape (``{"error": {"code", "message"}}``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import logging
+import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
+from modeldeck.core.deployment import HEARTBEAT_SECONDS, Prediction
 from modeldeck.core.errors import InvalidInput, ModeldeckError, NotFound
-from modeldeck.models.predictor import Predictor
+from modeldeck.serving.batching import Columns
+from modeldeck.serving.recorder import Entry, Recorder
+from modeldeck.serving.routing import Arm, Outcome, Served, split
+
+log = logging.getLogger("modeldeck.serving")
 
 V2_TYPES = {"integer": "INT64", "double": "FP64", "boolean": "BOOL", "string": "BYTES"}
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+MAX_SHADOW_PENDING = 1_000
+
+
+class Backend(Protocol):
+    """Where models come from and where a deployment reports: the client, in practice."""
+
+    def resolve(self, reference: str) -> int | None:
+        """The registry version ``reference`` names now."""
+
+    def load(self, reference: str, version: int | None) -> Served:
+        """``reference`` loaded, pinned to ``version`` when given."""
+
+    def swapped(self, role: str, version: int | None) -> None:
+        """The deployment now serves ``version`` as ``role``."""
+
+    def heartbeat(self) -> None: ...
+
+    def log(self, predictions: Sequence[Prediction]) -> int:
+        """Store predictions in the monitoring store."""
 
 
 @dataclass(frozen=True, slots=True)
-class Served:
-    """The model a worker serves: where it came from and the loaded predictor."""
-
-    name: str
-    version: str
-    uri: str
-    predictor: Predictor
+class Options:
+    max_batch: int = 64
+    max_wait: float = 0.002
+    poll: float = 5.0
+    """Seconds between checks of the aliases an arm follows (0: never)."""
+    log_predictions: bool = True
+    deployment_id: str | None = None
+    canary_share: float = 0.0
 
 
 class Telemetry:
-    def __init__(self) -> None:
+    def __init__(self, arms: Sequence[Arm], recorder: Recorder | None) -> None:
         self.registry = CollectorRegistry()
-        labels = ("model", "version", "protocol", "status")
+        labels = ("model", "version", "role", "protocol", "status")
         self.requests = Counter(
             "modeldeck_predict_requests", "Prediction requests.", labels, registry=self.registry
         )
@@ -59,23 +93,104 @@ class Telemetry:
         )
         self.rows = Histogram(
             "modeldeck_predict_batch_rows",
-            "Rows per predict call.",
-            ("model", "version"),
+            "Rows per predict call (one batch of requests).",
+            ("model", "version", "role"),
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096),
             registry=self.registry,
         )
+        self.swaps = Counter(
+            "modeldeck_model_swaps",
+            "Times an arm swapped to the version its alias moved to.",
+            ("role",),
+            registry=self.registry,
+        )
+        self.version = Gauge(
+            "modeldeck_served_version",
+            "The registry version each arm serves.",
+            ("model", "role"),
+            registry=self.registry,
+        )
+        self.shadow_dropped = Counter(
+            "modeldeck_shadow_dropped",
+            "Shadow copies not sent because too many were pending.",
+            registry=self.registry,
+        )
+        for arm in arms:
+            self.served(arm)
+        if recorder is not None:
+            self.registry.register(_RecorderCollector(recorder))
+
+    def served(self, arm: Arm) -> None:
+        number = arm.served.number
+        if number is not None:
+            self.version.labels(arm.served.name, arm.role).set(number)
 
 
-def create_app(served: Served) -> FastAPI:
+class _RecorderCollector(Collector):
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "modeldeck_prediction_log_written",
+            "Predictions written to the monitoring store.",
+            value=self.recorder.written,
+        )
+        yield CounterMetricFamily(
+            "modeldeck_prediction_log_dropped",
+            "Predictions not logged (queue full, or the store refused them after retries).",
+            value=self.recorder.dropped,
+        )
+
+
+def create_app(
+    primary: Arm,
+    backend: Backend,
+    options: Options | None = None,
+    *,
+    canary: Arm | None = None,
+    shadow: Arm | None = None,
+) -> FastAPI:
+    opts = options or Options()
+    arms = [arm for arm in (primary, canary, shadow) if arm is not None]
+    recorder = Recorder(backend.log) if opts.log_predictions else None
+    telemetry = Telemetry(arms, recorder)
+    background: set[asyncio.Task[Any]] = set()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = []
+        if opts.poll > 0:
+            tasks += [
+                asyncio.create_task(_follow(arm, backend, opts.poll, telemetry))
+                for arm in arms
+                if arm.follows
+            ]
+        if opts.deployment_id is not None:
+            tasks.append(asyncio.create_task(_beat(backend)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            if background:
+                await asyncio.wait(list(background), timeout=5)
+            for arm in arms:
+                await arm.batcher.close()
+            if recorder is not None:
+                await asyncio.to_thread(recorder.close)
+
+    served = primary.served
     app = FastAPI(
         title=f"modeldeck serve: {served.name}",
-        description=f"Predictions of {served.uri} (version {served.version}).",
+        description=f"Predictions of {primary.reference}.",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=lifespan,
     )
-    telemetry = Telemetry()
-    app.state.served = served
+    app.state.arms = arms
     app.state.telemetry = telemetry
+    app.state.recorder = recorder
 
     @app.exception_handler(ModeldeckError)
     async def _refused(request: Request, exc: Exception) -> JSONResponse:
@@ -83,56 +198,94 @@ def create_app(served: Served) -> FastAPI:
         status = 422 if isinstance(exc, InvalidInput) else 404 if isinstance(exc, NotFound) else 500
         return _error(status, exc.code, str(exc))
 
-    @app.exception_handler(RequestValidationError)
-    async def _malformed(request: Request, exc: Exception) -> JSONResponse:
-        return _error(422, "VALIDATION_ERROR", "the body must be a JSON object")
-
-    def answer(protocol: str, data: Any, shape: str) -> tuple[Any, Any, str]:
-        """(predictions, probabilities or None, request id), counted and timed."""
+    async def answer(request: Request, protocol: str, data: Any, shape: str) -> _Answer:
+        """Route, batch, predict, count and log one request."""
         start = time.perf_counter()
+        request_id = _request_id(request)
+        arm = primary
+        if canary is not None:
+            key = request.headers.get("x-caller-key") or request_id
+            if split(key, opts.canary_share):
+                arm = canary
         status = "200"
+        version = arm.served.version
         try:
-            frame = to_frame(data, shape)
-            predictions = served.predictor.predict(frame)
-            probabilities = None
-            if callable(getattr(served.predictor.raw, "predict_proba", None)):
-                probabilities = served.predictor.predict_proba(frame)
-            telemetry.rows.labels(served.name, served.version).observe(len(predictions))
-            return predictions, probabilities, uuid.uuid4().hex
-        except ModeldeckError:
+            columns, rows = to_columns(data, shape)
+            outcome = await arm.predict(columns, rows)
+            version = outcome.served.version
+        except InvalidInput:
             status = "422"
             raise
         except Exception:
             status = "500"
             raise
         finally:
-            labels = (served.name, served.version, protocol, status)
+            elapsed = time.perf_counter() - start
+            labels = (arm.served.name, version, arm.role, protocol, status)
+            telemetry.requests.labels(*labels).inc()
+            telemetry.latency.labels(*labels).observe(elapsed)
+        telemetry.rows.labels(arm.served.name, version, arm.role).observe(rows)
+        now = int(time.time() * 1000)
+        if recorder is not None:
+            recorder.record(_entry(request_id, arm.role, outcome, now, elapsed, columns, opts))
+        if shadow is not None:
+            _copy(request_id, columns, rows, now)
+        return _Answer(request_id, outcome)
+
+    def _copy(request_id: str, columns: Columns, rows: int, now: int) -> None:
+        assert shadow is not None
+        if len(background) >= MAX_SHADOW_PENDING:
+            telemetry.shadow_dropped.inc()
+            return
+        task = asyncio.create_task(_shadow(request_id, columns, rows, now))
+        background.add(task)
+        task.add_done_callback(background.discard)
+
+    async def _shadow(request_id: str, columns: Columns, rows: int, now: int) -> None:
+        assert shadow is not None
+        start = time.perf_counter()
+        status = "200"
+        version = shadow.served.version
+        try:
+            outcome = await shadow.predict(columns, rows)
+            version = outcome.served.version
+            if recorder is not None:
+                elapsed = time.perf_counter() - start
+                recorder.record(_entry(request_id, "shadow", outcome, now, elapsed, columns, opts))
+        except Exception as exc:  # a shadow's failure never reaches the caller
+            status = "422" if isinstance(exc, InvalidInput) else "500"
+            log.debug("shadow prediction failed: %s", exc)
+        finally:
+            labels = (shadow.served.name, version, "shadow", "shadow", status)
             telemetry.requests.labels(*labels).inc()
             telemetry.latency.labels(*labels).observe(time.perf_counter() - start)
 
     @app.post("/predict")
-    def predict(body: dict[str, Any]) -> dict[str, Any]:
+    async def predict(request: Request) -> Response:
         """``{"records": [{col: value}, ...]}`` or ``{"columns": {col: [values]}}``."""
+        body = await _body(request)
         if "records" in body:
             data, shape = body["records"], "records"
         elif "columns" in body:
             data, shape = body["columns"], "columns"
         else:
             raise InvalidInput('send {"records": [...]} or {"columns": {...}}')
-        predictions, probabilities, request_id = answer("predict", data, shape)
+        result = await answer(request, "predict", data, shape)
+        outcome = result.outcome
         out: dict[str, Any] = {
-            "predictions": _list(predictions),
-            "model": {"name": served.name, "version": served.version},
-            "request_id": request_id,
+            "predictions": outcome.predictions,
+            "model": {"name": outcome.served.name, "version": outcome.served.version},
+            "request_id": result.request_id,
         }
-        if probabilities is not None:
-            out["probabilities"] = _list(probabilities)
-            out["classes"] = _list(getattr(served.predictor.raw, "classes_", []))
-        return out
+        if outcome.probabilities is not None:
+            out["probabilities"] = outcome.probabilities
+            out["classes"] = outcome.served.classes or []
+        return result.respond(out)
 
     @app.post("/invocations")
-    def invocations(body: dict[str, Any]) -> dict[str, Any]:
+    async def invocations(request: Request) -> Response:
         """MLflow's scoring protocol."""
+        body = await _body(request)
         formats = [
             k for k in ("dataframe_split", "dataframe_records", "instances", "inputs") if k in body
         ]
@@ -142,8 +295,8 @@ def create_app(served: Served) -> FastAPI:
                 f"(got {', '.join(sorted(body)) or 'none'})"
             )
         kind = formats[0]
-        predictions, _, _ = answer("invocations", body[kind], kind)
-        return {"predictions": _list(predictions)}
+        result = await answer(request, "invocations", body[kind], kind)
+        return result.respond({"predictions": result.outcome.predictions})
 
     @app.get("/health/live")
     @app.get("/v2/health/live")
@@ -153,12 +306,25 @@ def create_app(served: Served) -> FastAPI:
     @app.get("/health/ready")
     @app.get("/v2/health/ready")
     def ready() -> dict[str, Any]:
-        return {"ready": True, "model": served.name, "version": served.version}
+        out: dict[str, Any] = {
+            "ready": True,
+            "model": primary.served.name,
+            "version": primary.served.version,
+        }
+        if canary is not None:
+            out["canary"] = {
+                "model": canary.served.name,
+                "version": canary.served.version,
+                "share": opts.canary_share,
+            }
+        if shadow is not None:
+            out["shadow"] = {"model": shadow.served.name, "version": shadow.served.version}
+        return out
 
     @app.get("/v2/models/{name}")
     def v2_metadata(name: str) -> dict[str, Any]:
-        _same_model(served, name)
-        signature = served.predictor.signature
+        current = _same_model(primary, name)
+        signature = current.predictor.signature
         inputs = (
             []
             if signature is None
@@ -168,39 +334,43 @@ def create_app(served: Served) -> FastAPI:
             ]
         )
         return {
-            "name": served.name,
-            "versions": [served.version],
-            "platform": f"modeldeck-{served.predictor.flavor}",
+            "name": current.name,
+            "versions": [current.version],
+            "platform": f"modeldeck-{current.predictor.flavor}",
             "inputs": inputs,
-            "outputs": [{"name": "predict", "datatype": _v2_output(served), "shape": [-1]}],
+            "outputs": [{"name": "predict", "datatype": _v2_output(current), "shape": [-1]}],
         }
 
     @app.get("/v2/models/{name}/ready")
     def v2_ready(name: str) -> dict[str, Any]:
-        _same_model(served, name)
-        return {"name": served.name, "ready": True}
+        current = _same_model(primary, name)
+        return {"name": current.name, "ready": True}
 
     @app.post("/v2/models/{name}/infer")
-    def v2_infer(name: str, body: dict[str, Any]) -> dict[str, Any]:
-        _same_model(served, name)
+    async def v2_infer(name: str, request: Request) -> Response:
+        _same_model(primary, name)
+        body = await _body(request)
         tensors = body.get("inputs")
         if not isinstance(tensors, list) or not tensors:
             raise InvalidInput('V2 infer needs "inputs": a list of named tensors, one per column')
-        predictions, _, request_id = answer("v2", tensors, "v2")
-        values = _list(predictions)
-        return {
-            "model_name": served.name,
-            "model_version": served.version,
-            "id": str(body.get("id") or request_id),
-            "outputs": [
-                {
-                    "name": "predict",
-                    "datatype": _v2_output(served),
-                    "shape": [len(values)],
-                    "data": values,
-                }
-            ],
-        }
+        result = await answer(request, "v2", tensors, "v2")
+        outcome = result.outcome
+        values = outcome.predictions
+        return result.respond(
+            {
+                "model_name": outcome.served.name,
+                "model_version": outcome.served.version,
+                "id": str(body.get("id") or result.request_id),
+                "outputs": [
+                    {
+                        "name": "predict",
+                        "datatype": _v2_output(outcome.served),
+                        "shape": [len(values)],
+                        "data": values,
+                    }
+                ],
+            }
+        )
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
@@ -209,56 +379,165 @@ def create_app(served: Served) -> FastAPI:
     return app
 
 
-def to_frame(data: Any, shape: str) -> Any:
-    """A DataFrame from any of the accepted request shapes; InvalidInput names what is wrong."""
-    import pandas as pd
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    request_id: str
+    outcome: Outcome
 
-    try:
-        if shape in ("records", "dataframe_records"):
-            if not isinstance(data, list) or not all(isinstance(r, Mapping) for r in data):
-                raise InvalidInput(f"{shape} must be a list of objects, one per row")
-            return pd.DataFrame.from_records(data)
-        if shape == "columns":
-            if not isinstance(data, Mapping):
-                raise InvalidInput("columns must be an object of column name to a list of values")
-            return pd.DataFrame(dict(data))
-        if shape == "dataframe_split":
-            if not isinstance(data, Mapping) or "data" not in data:
-                raise InvalidInput('dataframe_split needs "columns" and "data"')
-            return pd.DataFrame(data["data"], columns=data.get("columns"), index=data.get("index"))
-        if shape in ("instances", "inputs"):
-            if isinstance(data, Mapping):
-                return pd.DataFrame(dict(data))
-            if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
-                return pd.DataFrame.from_records(data)
-            raise InvalidInput(f"{shape} must be a list of objects or an object of columns")
-        if shape == "v2":
-            columns = {}
-            for tensor in data:
-                if not isinstance(tensor, Mapping) or "name" not in tensor or "data" not in tensor:
-                    raise InvalidInput("each V2 input needs a name and data")
-                columns[str(tensor["name"])] = list(tensor["data"])
-            return pd.DataFrame(columns)
-    except ValueError as exc:
-        if isinstance(exc, InvalidInput):
+    def respond(self, body: Mapping[str, Any]) -> Response:
+        return Response(
+            json.dumps(body, separators=(",", ":")).encode(),
+            media_type="application/json",
+            headers={
+                "x-request-id": self.request_id,
+                "x-model-version": self.outcome.served.version,
+            },
+        )
+
+
+async def _follow(arm: Arm, backend: Backend, poll: float, telemetry: Telemetry) -> None:
+    """Swap ``arm`` to the version its alias names whenever the alias moves."""
+    warned = False
+    while True:
+        await asyncio.sleep(poll)
+        try:
+            version = await asyncio.to_thread(backend.resolve, arm.reference)
+            if version is None or version == arm.served.number:
+                warned = False
+                continue
+            served = await asyncio.to_thread(backend.load, arm.reference, version)
+            before = arm.served.version
+            arm.swap(served)
+            telemetry.swaps.labels(arm.role).inc()
+            telemetry.served(arm)
+            log.warning(
+                "%s: %s moved, now serving version %s (was %s)",
+                arm.role,
+                arm.reference,
+                served.version,
+                before,
+            )
+            await asyncio.to_thread(backend.swapped, arm.role, version)
+            warned = False
+        except asyncio.CancelledError:
             raise
-        raise InvalidInput(f"cannot make a table of the {shape} input: {exc}") from None
+        except Exception as exc:  # keep serving what is loaded; try again later
+            if not warned:
+                log.warning("%s: cannot follow %s (%s); still serving version %s",
+                            arm.role, arm.reference, exc, arm.served.version)  # fmt: skip
+                warned = True
+
+
+async def _beat(backend: Backend) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(backend.heartbeat)
+        except Exception as exc:  # the store may be away; the next beat retries
+            log.warning("deployment heartbeat failed: %s", exc)
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+def _entry(
+    request_id: str,
+    role: str,
+    outcome: Outcome,
+    now: int,
+    elapsed: float,
+    columns: Columns,
+    opts: Options,
+) -> Entry:
+    return Entry(
+        request_id=request_id,
+        role=role,
+        model=outcome.served.name,
+        version=outcome.served.number,
+        time=now,
+        latency_ms=round(elapsed * 1000, 3),
+        columns=columns,
+        predictions=outcome.predictions,
+        probabilities=outcome.probabilities,
+        deployment_id=opts.deployment_id,
+    )
+
+
+def _request_id(request: Request) -> str:
+    given = request.headers.get("x-request-id")
+    if given is None:
+        return uuid.uuid4().hex
+    if not _REQUEST_ID.fullmatch(given):
+        raise InvalidInput(
+            "X-Request-Id must be 1 to 128 letters, digits or . _ : - (or leave it out and one "
+            "is made for you)"
+        )
+    return given
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidInput("the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object")
+    return body
+
+
+def to_columns(data: Any, shape: str) -> tuple[dict[str, list[Any]], int]:
+    """Any accepted request shape as ``({column: values}, rows)``; InvalidInput names what is
+    wrong. Plain lists, so a batch of requests is merged before one DataFrame is built."""
+    if shape in ("records", "dataframe_records") or (
+        shape in ("instances", "inputs") and isinstance(data, list)
+    ):
+        if not isinstance(data, list) or not data or not all(isinstance(r, Mapping) for r in data):
+            raise InvalidInput(f"{shape} must be a non-empty list of objects, one per row")
+        names = list(dict.fromkeys(key for row in data for key in row))
+        return {str(name): [row.get(name) for row in data] for name in names}, len(data)
+    if shape in ("columns", "instances", "inputs"):
+        if not isinstance(data, Mapping) or not data:
+            raise InvalidInput(f"{shape} must be an object of column name to a list of values")
+        return _equal_columns({str(k): v for k, v in data.items()}, shape)
+    if shape == "dataframe_split":
+        if not isinstance(data, Mapping) or not isinstance(data.get("data"), list):
+            raise InvalidInput('dataframe_split needs "columns" and "data" (a list of rows)')
+        header = data.get("columns")
+        rows = data["data"]
+        if not isinstance(header, list) or not rows:
+            raise InvalidInput('dataframe_split needs "columns" (a list of names) and rows')
+        if not all(isinstance(row, list) and len(row) == len(header) for row in rows):
+            raise InvalidInput(
+                f"every dataframe_split row must be a list of {len(header)} values, one per column"
+            )
+        return {str(name): [row[i] for row in rows] for i, name in enumerate(header)}, len(rows)
+    if shape == "v2":
+        columns: dict[str, Any] = {}
+        for tensor in data:
+            if not isinstance(tensor, Mapping) or "name" not in tensor or "data" not in tensor:
+                raise InvalidInput("each V2 input needs a name and data")
+            columns[str(tensor["name"])] = tensor["data"]
+        return _equal_columns(columns, "V2 inputs")
     raise InvalidInput(f"unknown input shape {shape}")
 
 
-def _same_model(served: Served, name: str) -> None:
+def _equal_columns(columns: dict[str, Any], what: str) -> tuple[dict[str, list[Any]], int]:
+    out = {name: v if isinstance(v, list) else [v] for name, v in columns.items()}
+    lengths = {len(v) for v in out.values()}
+    if len(lengths) != 1 or 0 in lengths:
+        raise InvalidInput(f"{what}: every column needs the same, non-zero number of values")
+    return out, lengths.pop()
+
+
+def _same_model(primary: Arm, name: str) -> Served:
+    served = primary.served
     if name != served.name:
         raise NotFound(f"this server serves {served.name!r}, not {name!r}")
+    return served
 
 
 def _v2_output(served: Served) -> str:
     signature = served.predictor.signature
     kind = signature.outputs.type if signature is not None and signature.outputs else "double"
     return V2_TYPES.get(kind, "BYTES")
-
-
-def _list(values: Any) -> list[Any]:
-    return values.tolist() if hasattr(values, "tolist") else list(values)
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
