@@ -69,8 +69,11 @@ def serve(
 
 
 def run_uvicorn(factory: str, host: str, port: int, workers: int) -> None:
-    """uvicorn as both servers run it: an app factory, TCP_NODELAY, no access log."""
+    """uvicorn as both servers run it: an app factory, TCP_NODELAY, httptools and uvloop
+    where installed, no access log."""
     import uvicorn
+
+    from modeldeck.server.protocol import protocol
 
     uvicorn.run(
         factory,
@@ -78,7 +81,7 @@ def run_uvicorn(factory: str, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        http="modeldeck.server.protocol:NoDelayH11Protocol",
+        http=protocol(),
         log_level="warning",
         access_log=False,
     )
