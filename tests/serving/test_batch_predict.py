@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import resource
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -163,14 +165,154 @@ def test_model_uri_shorthand() -> None:
         model_uri("churn")
 
 
-def test_dask_local_cluster(model: str, frame: pd.DataFrame, tmp_path: Path) -> None:
-    if importlib.util.find_spec("distributed") is None:
-        pytest.skip("dask.distributed is not installed (pip install 'modeldeck[dask]')")
-    source, dest = tmp_path / "in.parquet", tmp_path / "out.parquet"
+needs_dask = pytest.mark.skipif(
+    importlib.util.find_spec("distributed") is None,
+    reason="dask.distributed is not installed (pip install 'modeldeck[dask]')",
+)
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """The address of a real two-worker cluster, shared by this module's ``--scheduler`` tests:
+    each worker process imports scikit-learn once, which costs seconds on a small machine."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+def files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_file())
+
+
+@needs_dask
+def test_dask_local_cluster_writes_what_the_local_path_writes(
+    model: str, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    source, local, dest = (tmp_path / n for n in ("in.parquet", "local.parquet", "dask.parquet"))
     frame.to_parquet(source, index=False)
+    assert (
+        invoke("predict", model, str(source), "-o", str(local), "--chunk-rows", "500").exit_code
+        == 0
+    )
     result = invoke("predict", model, str(source), "-o", str(dest), "--chunk-rows", "500", "--dask")
     assert result.exit_code == 0, result.output
+    assert "Wrote 1,500 rows" in result.output and "(3 chunks)" in result.output
+    pd.testing.assert_frame_equal(pd.read_parquet(dest), pd.read_parquet(local))
     pd.testing.assert_frame_equal(pd.read_parquet(dest), expected(pd.read_parquet(source)))
+    assert files(tmp_path) == ["dask.parquet", "in.parquet", "local.parquet"]
+
+
+@needs_dask
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_scheduler_writes_what_the_local_path_writes(
+    model: str, frame: pd.DataFrame, tmp_path: Path, scheduler: str, suffix: str
+) -> None:
+    source, local, dest = (tmp_path / f"{n}{suffix}" for n in ("in", "local", "dask"))
+    if suffix == ".csv":
+        frame.to_csv(source, index=False)
+    else:
+        frame.to_parquet(source, index=False)
+    # 12 chunks over two workers, four in flight: they can finish out of order.
+    chunks = ("--chunk-rows", "128")
+    assert invoke("predict", model, str(source), "-o", str(local), *chunks).exit_code == 0
+    result = invoke(
+        "predict", model, str(source), "-o", str(dest), *chunks, "--scheduler", scheduler
+    )
+    assert result.exit_code == 0, result.output
+    assert "Wrote 1,500 rows" in result.output and "(12 chunks)" in result.output
+    if suffix == ".csv":
+        assert dest.read_bytes() == local.read_bytes()
+    else:
+        pd.testing.assert_frame_equal(pd.read_parquet(dest), pd.read_parquet(local))
+    assert files(tmp_path) == sorted(p.name for p in (source, local, dest))
+
+
+@needs_dask
+def test_progress_sees_every_chunk_in_order(
+    model: str, frame: pd.DataFrame, tmp_path: Path, scheduler: str
+) -> None:
+    source, dest = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    frame.assign(row=range(len(frame))).to_parquet(source, index=False)
+    predictor = modeldeck.load_model("models:/churn/1")
+    seen: list[int] = []
+    with batch.dask_scorer(predictor, scheduler) as scorer:
+        result = batch.predict_file(
+            predictor, source, dest, chunk_rows=400, scorer=scorer, on_chunk=seen.append
+        )
+    assert seen == [400, 400, 400, 300]
+    assert (result.rows, result.chunks) == (1500, 4)
+    assert pd.read_parquet(dest)["row"].tolist() == list(range(1500))
+
+
+@needs_dask
+def test_failure_on_a_worker_leaves_no_file(
+    model: str, frame: pd.DataFrame, tmp_path: Path, scheduler: str
+) -> None:
+    source, dest = tmp_path / "in.csv", tmp_path / "out.csv"
+    broken = frame.copy()
+    broken["plan"] = broken["plan"].astype(str)
+    broken.loc[1200, "plan"] = "platinum"  # a category the model never saw, in the 4th chunk
+    broken.to_csv(source, index=False)
+    result = invoke(
+        "predict",
+        model,
+        str(source),
+        "-o",
+        str(dest),
+        "--chunk-rows",
+        "400",
+        "--scheduler",
+        scheduler,
+    )
+    assert result.exit_code == 1
+    assert "platinum" in result.output
+    assert files(tmp_path) == ["in.csv"]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@needs_dask
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:{port}", "127.0.0.1"])
+def test_unreachable_scheduler_fails_clearly_and_leaves_no_file(
+    model: str, frame: pd.DataFrame, tmp_path: Path, address: str
+) -> None:
+    import dask
+
+    address = address.format(port=closed_port())
+    frame.to_parquet(tmp_path / "in.parquet", index=False)
+    out = tmp_path / "out.parquet"
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        started = time.perf_counter()
+        result = invoke(
+            "predict", model, str(tmp_path / "in.parquet"), "-o", str(out), "--scheduler", address
+        )
+    assert result.exit_code == 1
+    assert f"cannot reach the Dask scheduler at {address}" in result.output
+    assert "scheduler is running" in result.output
+    assert time.perf_counter() - started < 10
+    assert files(tmp_path) == ["in.parquet"]
+
+
+def test_missing_column_is_found_before_dask_starts(
+    model: str, frame: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_dask(*args: object) -> None:
+        raise AssertionError("Dask was started for a job that cannot run")
+
+    monkeypatch.setattr(batch, "dask_scorer", no_dask)
+    frame.drop(columns=["contract"]).to_parquet(tmp_path / "in.parquet", index=False)
+    out = tmp_path / "out.parquet"
+    result = invoke("predict", model, str(tmp_path / "in.parquet"), "-o", str(out), "--dask")
+    assert result.exit_code == 1
+    assert "'contract'" in result.output and "signature requires" in result.output
+    assert files(tmp_path) == ["in.parquet"]
 
 
 def test_dask_missing_says_how_to_install(

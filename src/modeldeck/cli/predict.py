@@ -46,7 +46,7 @@ def predict(
         typer.Option(
             "--dask",
             help="Score chunks on a Dask cluster (a local one unless --scheduler is given). "
-            "Needs the dask extra.",
+            "Needs the dask extra, on the workers too.",
         ),
     ] = False,
     scheduler: Annotated[
@@ -73,12 +73,16 @@ def predict(
     if not input_path.is_file():
         raise InvalidInput(f"input file {input_path} does not exist; check the path")
     predictor = lookup.client().load_model(expand_model_ref(model), allow_pickle=allow_pickle)
+    # Before Dask starts, which takes seconds: a wrong column or folder should not wait on it.
+    batch.check_job(predictor, input_path, output)
     total = batch.count_rows(input_path)
     started = time.perf_counter()
     with ExitStack() as stack:
         scorer = None
         if dask or scheduler:
-            scorer = stack.enter_context(batch.dask_scorer(predictor, scheduler))
+            what = f"connecting to {scheduler}" if scheduler else "starting a local Dask cluster"
+            with render.err_console().status(f"{what}…"):
+                scorer = stack.enter_context(batch.dask_scorer(predictor, scheduler))
         progress = stack.enter_context(_progress())
         task = progress.add_task("predicting", total=total)
         result = batch.predict_file(

@@ -128,6 +128,20 @@ def check_columns(predictor: Predictor, path: Path) -> None:
         )
 
 
+def check_job(predictor: Predictor, source: Path, dest: Path) -> None:
+    """Every check ``predict_file`` makes before reading a row, for callers that want them
+    done before something slow (starting a Dask cluster)."""
+    file_format(dest)
+    file_format(source)
+    if not source.is_file():
+        raise InvalidInput(f"input file {source} does not exist; check the path")
+    if not dest.parent.is_dir():
+        raise InvalidInput(
+            f"cannot write {dest}: the folder {dest.parent} does not exist; create it first"
+        )
+    check_columns(predictor, source)
+
+
 def local_scorer(predictor: Predictor) -> Scorer:
     """Score chunks one after another in this process."""
 
@@ -142,27 +156,57 @@ def local_scorer(predictor: Predictor) -> Scorer:
 def dask_scorer(predictor: Predictor, address: str | None = None) -> Iterator[Scorer]:
     """Score chunks on a Dask cluster: the scheduler at ``address``, or a LocalCluster.
 
-    The model is sent to every worker once; at most two chunks per worker are in flight, and
-    results come back in input order, so memory stays bounded on both sides.
+    The model is scattered to every worker once and each task refers to it by key, so it is
+    neither pickled per chunk nor loaded again. Each chunk is scattered to a worker on its own
+    (embedded in the task it would go through the scheduler, which warns past 10 MiB) and
+    scored there. At most two chunks per worker thread are in flight and results come back in
+    input order, so memory stays bounded on both sides. Workers need modeldeck and the model's
+    libraries installed. A scheduler that cannot be reached within Dask's connect timeout
+    (``distributed.comm.timeouts.connect``, 30 s by default) is an ``InvalidInput``.
     """
     try:
-        from dask.distributed import Client, LocalCluster
+        import dask.distributed
     except ImportError:
         raise InvalidInput(
             "--dask needs Dask, which is not installed: pip install 'modeldeck[dask]'"
         ) from None
     from collections import deque
 
-    cluster = None if address else LocalCluster(processes=True, dashboard_address=None)
-    client = Client(address) if address else Client(cluster)
+    # distributed is unannotated, and mypy refuses untyped calls: Any for the lot.
+    distributed: Any = dask.distributed
+    cluster: Any = None
+    client: Any
+    if address:
+        try:
+            client = distributed.Client(address)
+        except (OSError, ValueError) as exc:  # refused, timed out, unresolvable, malformed
+            raise InvalidInput(
+                f"cannot reach the Dask scheduler at {address} ({exc}). Check the address, "
+                f"such as tcp://host:8786, and that the scheduler is running"
+            ) from None
+    else:
+        import logging
+
+        # Processes, not threads: scoring holds the GIL for much of each chunk. A chunk that
+        # fails is reported once, by the CLI, not also as a worker's "Compute Failed" warning.
+        cluster = distributed.LocalCluster(
+            processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
+        try:
+            client = distributed.Client(cluster)
+        except BaseException:
+            cluster.close()
+            raise
     try:
-        remote = client.scatter(predictor, broadcast=True)
-        window = max(2, 2 * len(client.scheduler_info().get("workers", {})))
+        remote = client.scatter(predictor, broadcast=True, hash=False)
+        window = max(2, 2 * sum(client.nthreads().values()))
 
         def run(frames: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             pending: deque[Any] = deque()
             for frame in frames:
-                pending.append(client.submit(score, remote, frame, pure=False))
+                chunk = client.scatter(frame, hash=False)
+                pending.append(client.submit(score, remote, chunk, pure=False))
+                del chunk  # the task holds it; the worker drops it once the task is done
                 if len(pending) >= window:
                     yield pending.popleft().result()
             while pending:
@@ -190,15 +234,8 @@ def predict_file(
     """
     if chunk_rows < 1:
         raise InvalidInput(f"the chunk size must be at least 1 row, got {chunk_rows}")
+    check_job(predictor, source, dest)
     out_format = file_format(dest)
-    file_format(source)
-    if not source.is_file():
-        raise InvalidInput(f"input file {source} does not exist; check the path")
-    if not dest.parent.is_dir():
-        raise InvalidInput(
-            f"cannot write {dest}: the folder {dest.parent} does not exist; create it first"
-        )
-    check_columns(predictor, source)
     run = scorer or local_scorer(predictor)
     temp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     writer = _ParquetWriter(temp) if out_format == "parquet" else _CsvWriter(temp)
