@@ -266,6 +266,6 @@ def test_deployments_list_shows_what_serves_which_version_and_who_started_it(
     (stopped,) = client.list_deployments(include_stopped=True)
     assert stopped.stopped_at is not None
     assert client.list_deployments() == []
-    actions = [r.action for r in client.audit_log(subject=f"deployment:{stopped.id}")]
+    actions = [r.action for r in client.audit_log(subject=f"deployments:/{stopped.id}")]
     assert sorted(actions) == ["deployment.start", "deployment.stop"]
     client.close()

@@ -19,6 +19,7 @@ from modeldeck.cli import (
     artifacts,
     audit,
     db,
+    deployments,
     experiments,
     models,
     predict,
@@ -62,6 +63,7 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(models.app, name="models")
+app.add_typer(deployments.app, name="deployments")
 app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")

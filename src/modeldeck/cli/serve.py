@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -127,6 +128,9 @@ def serve(
         lines.append(f"  shadow {others['shadow'].uri} version {others['shadow'].version}")
     lines.append(f"  deployment {deployment.id}, {workers} worker(s)")
     typer.secho("\n".join(lines), fg="green", err=True)
+    # uvicorn re-raises the SIGTERM it shut down on; as an exception it lets the finally below
+    # record the stop (the default action would kill the process first)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         run_uvicorn("modeldeck.cli.serve:app_from_env", host, port, workers)
     finally:
@@ -135,6 +139,10 @@ def serve(
             closing.stop_deployment(deployment.id)
         finally:
             closing.close()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 PLAN_ENV = "MODELDECK_SERVE_PLAN"

@@ -7,7 +7,15 @@ from fastapi import FastAPI
 from modeldeck._version import __version__
 from modeldeck.core.settings import Settings
 from modeldeck.server import errors
-from modeldeck.server.routes import artifacts, governance, objects, registry, runs, system
+from modeldeck.server.routes import (
+    artifacts,
+    deployments,
+    governance,
+    objects,
+    registry,
+    runs,
+    system,
+)
 from modeldeck.server.state import Services
 from modeldeck.server.telemetry import MetricsMiddleware, RequestMetrics
 from modeldeck.storage.metadata import idempotency
@@ -44,6 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(artifacts.router)
     app.include_router(registry.router)
     app.include_router(governance.router)
+    app.include_router(deployments.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.request_metrics)
     return app
 

@@ -316,3 +316,51 @@ idempotency_keys = sa.Table(
     sa.Column("status", sa.Integer),
     sa.Column("response", sa.Text),
 )
+
+# --- serving and monitoring (revision 0007) ---------------------------------------------------
+
+# One row per `modeldeck serve` process; the *_version columns move when an alias does.
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("model", sa.String(250), nullable=False),
+    sa.Column("reference", sa.String(1000), nullable=False),
+    sa.Column("version", sa.Integer),
+    sa.Column("started_by", sa.String(250), nullable=False),
+    sa.Column("started_at", Millis, nullable=False),
+    sa.Column("last_seen", Millis, nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("port", sa.Integer, nullable=False),
+    sa.Column("workers", sa.Integer, nullable=False),
+    sa.Column("canary_reference", sa.String(1000)),
+    sa.Column("canary_version", sa.Integer),
+    sa.Column("canary_share", sa.Float, nullable=False),
+    sa.Column("shadow_reference", sa.String(1000)),
+    sa.Column("shadow_version", sa.Integer),
+    sa.Column("stopped_at", Millis),
+    sa.Index("ix_deployments_model_started", "model", "started_at"),
+)
+
+# Every row a deployment predicted. (request_id, row, role) is unique so that a retried batch
+# is stored once; monitoring reads windows by (model, version, time) or by deployment, and
+# joins labels that arrive later by request_id. inputs/outputs are JSON text: read whole, never
+# queried inside, and the same on both databases.
+predictions = sa.Table(
+    "predictions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(250), nullable=False),
+    sa.Column("row", sa.Integer, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("model", sa.String(250), nullable=False),
+    sa.Column("version", sa.Integer),
+    sa.Column("deployment_id", sa.String(32)),
+    sa.Column("time", Millis, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("inputs", sa.Text, nullable=False),
+    sa.Column("outputs", sa.Text, nullable=False),
+    sa.UniqueConstraint("request_id", "row", "role"),
+    sa.Index("ix_predictions_model_version_time", "model", "version", "time"),
+    sa.Index("ix_predictions_deployment_time", "deployment_id", "time"),
+)

@@ -1,0 +1,197 @@
+"""Deployment records: which process serves which versions, started by whom, still alive.
+
+Each public method is one transaction; the state changes (start, version swap, stop) are
+audited in it. Heartbeats are not: they say nothing new but "still here". As with runs, roles
+are checked by the server's routes (contributor to write); the embedded store is one user's.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from modeldeck.core import validation as check
+from modeldeck.core.deployment import ROLES, Deployment
+from modeldeck.core.errors import InvalidInput
+from modeldeck.storage.db.engine import Database
+from modeldeck.storage.metadata import audit
+from modeldeck.storage.metadata import deployments as rows
+
+MAX_VERSION = 2**31 - 1
+MAX_WORKERS = 1024
+MAX_REFERENCE = 1000
+
+
+def subject(deployment_id: str) -> str:
+    return f"deployments:/{deployment_id}"
+
+
+def check_role(role: object) -> str:
+    if role not in ROLES:
+        raise InvalidInput(f"unknown deployment role {role!r}; use one of {', '.join(ROLES)}")
+    assert isinstance(role, str)
+    return role
+
+
+def check_version(version: object, what: str = "version") -> int | None:
+    """A served version: a positive whole number, or None when nothing is resolved yet."""
+    if version is None:
+        return None
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        raise InvalidInput(f"{what} must be a positive whole number or None, got {version!r}")
+    return version
+
+
+def check_start(
+    *,
+    model: object,
+    reference: object,
+    version: object,
+    host: object,
+    port: object,
+    workers: object,
+    canary_reference: object = None,
+    canary_version: object = None,
+    canary_share: object = 0.0,
+    shadow_reference: object = None,
+    shadow_version: object = None,
+) -> dict[str, Any]:
+    """The checked fields of a new deployment (the same messages on every backend)."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InvalidInput(f"port must be a whole number from 0 to 65535, got {port!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise InvalidInput(f"workers must be a whole number, got {workers!r}")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InvalidInput(f"workers must be from 1 to {MAX_WORKERS}, got {workers}")
+    if (
+        isinstance(canary_share, bool)
+        or not isinstance(canary_share, int | float)
+        or not math.isfinite(canary_share)
+        or not 0.0 <= canary_share <= 1.0
+    ):
+        raise InvalidInput(
+            f"canary_share is a fraction from 0 to 1 (0.1 for 10%), got {canary_share!r}"
+        )
+    canary = _reference(canary_reference, "canary_reference")
+    if canary_share > 0 and canary is None:
+        raise InvalidInput("a canary_share above 0 needs a canary_reference to send traffic to")
+    return {
+        "model": check.check_name(model, "model"),
+        "reference": _reference(reference, "reference", required=True),
+        "version": check_version(version),
+        "host": check.check_name(host, "host", 255),
+        "port": port,
+        "workers": workers,
+        "canary_reference": canary,
+        "canary_version": check_version(canary_version, "canary_version"),
+        "canary_share": float(canary_share),
+        "shadow_reference": _reference(shadow_reference, "shadow_reference"),
+        "shadow_version": check_version(shadow_version, "shadow_version"),
+    }
+
+
+def check_id(deployment_id: object) -> str:
+    if not isinstance(deployment_id, str) or not deployment_id:
+        raise InvalidInput(f"a deployment id is a non-empty string, got {deployment_id!r}")
+    return deployment_id
+
+
+class Deployments:
+    def __init__(self, db: Database, clock: Callable[[], int]) -> None:
+        self.db = db
+        self.clock = clock
+
+    def start(self, actor: str, **fields: Any) -> Deployment:
+        """A new deployment of ``fields`` (see :func:`check_start`), started by ``actor``."""
+        values = check_start(**fields)
+        deployment_id = uuid.uuid4().hex
+        where = subject(deployment_id)
+        with self.db.write() as conn:
+            now = self.clock()
+            record = {
+                **values,
+                "id": deployment_id,
+                "started_by": actor,
+                "started_at": now,
+                "last_seen": now,
+            }
+            rows.insert(conn, record)
+            audit.append(
+                conn, actor=actor, action="deployment.start", subject=where, at=now, after=values
+            )
+            return rows.get(conn, deployment_id)
+
+    def heartbeat(self, deployment_id: str) -> None:
+        """``last_seen`` = now (not audited: it changes nothing but the liveness)."""
+        check_id(deployment_id)
+        with self.db.write() as conn:
+            if not rows.update(conn, deployment_id, {"last_seen": self.clock()}):
+                rows.row(conn, deployment_id)  # raises NotFound
+
+    def set_version(self, deployment_id: str, role: str, version: int | None, actor: str) -> bool:
+        """Point ``role`` at ``version``; True (and one audit record) only if it moved.
+
+        Every worker of a deployment sees the alias move and calls this: the row is read and
+        written in one transaction (locked on PostgreSQL; SQLite serialises writers), so
+        exactly one call finds the old version and the others find nothing to do.
+        """
+        check_id(deployment_id)
+        column = rows.VERSION_COLUMNS[check_role(role)]
+        new = check_version(version)
+        where = subject(deployment_id)
+        with self.db.write() as conn:
+            old = getattr(rows.row(conn, deployment_id, lock=True), column)
+            if old == new:
+                return False
+            now = self.clock()
+            rows.update(conn, deployment_id, {column: new, "last_seen": now})
+            audit.append(
+                conn,
+                actor=actor,
+                action="deployment.swap",
+                subject=where,
+                at=now,
+                before={"role": role, "version": old},
+                after={"role": role, "version": new},
+            )
+            return True
+
+    def stop(self, deployment_id: str, actor: str) -> None:
+        """Mark it stopped (audited); stopping a stopped deployment changes nothing."""
+        check_id(deployment_id)
+        where = subject(deployment_id)
+        with self.db.write() as conn:
+            found = rows.row(conn, deployment_id, lock=True)
+            if found.stopped_at is not None:
+                return
+            now = self.clock()
+            rows.update(conn, deployment_id, {"stopped_at": now})
+            audit.append(
+                conn,
+                actor=actor,
+                action="deployment.stop",
+                subject=where,
+                at=now,
+                before={"last_seen": found.last_seen},
+                after={"stopped_at": now},
+            )
+
+    def get(self, deployment_id: str) -> Deployment:
+        check_id(deployment_id)
+        with self.db.read() as conn:
+            return rows.get(conn, deployment_id)
+
+    def search(
+        self, *, include_stopped: bool = False, model: str | None = None
+    ) -> list[Deployment]:
+        """Newest first; stopped ones only with ``include_stopped``."""
+        with self.db.read() as conn:
+            return rows.search(conn, include_stopped=include_stopped, model=model)
+
+
+def _reference(value: object, what: str, *, required: bool = False) -> str | None:
+    if value is None and not required:
+        return None
+    return check.check_name(value, what, MAX_REFERENCE)
