@@ -3,6 +3,7 @@ primary model, the canary and the shadow, and follows their aliases)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -14,11 +15,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
     from modeldeck.client.local import LocalClient
     from modeldeck.core.deployment import Prediction
     from modeldeck.serving.routing import Served
+    from modeldeck.serving.server import FastPath
 
 
 def serve(
@@ -219,7 +219,7 @@ def load_folder(folder: Path) -> Served:
     return Served(name, number, str(folder.resolve()), load_package(folder))
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> FastPath:
     """The factory uvicorn workers call: the plan comes from MODELDECK_SERVE_PLAN."""
     from modeldeck.client import connect
     from modeldeck.serving.routing import Arm
@@ -240,10 +240,18 @@ def app_from_env() -> FastAPI:
         deployment_id=plan.deployment_id,
         canary_share=plan.canary_share,
     )
+    arms = {"primary": arm("primary", plan.primary)}
+    if plan.canary:
+        arms["canary"] = arm("canary", plan.canary)
+    if plan.shadow:
+        arms["shadow"] = arm("shadow", plan.shadow)
+    # the loaded models and libraries live as long as the worker: the garbage collector's full
+    # passes, which pause every request, need not walk them
+    gc.freeze()
     return create_app(
-        arm("primary", plan.primary),
+        arms["primary"],
         backend,
         options,
-        canary=arm("canary", plan.canary) if plan.canary else None,
-        shadow=arm("shadow", plan.shadow) if plan.shadow else None,
+        canary=arms.get("canary"),
+        shadow=arms.get("shadow"),
     )

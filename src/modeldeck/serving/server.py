@@ -24,7 +24,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,6 +34,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
+from starlette.types import Receive, Scope, Send
 
 from modeldeck.core.deployment import HEARTBEAT_SECONDS, Prediction
 from modeldeck.core.errors import InvalidInput, ModeldeckError, NotFound
@@ -46,6 +47,9 @@ log = logging.getLogger("modeldeck.serving")
 V2_TYPES = {"integer": "INT64", "double": "FP64", "boolean": "BOOL", "string": "BYTES"}
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 MAX_SHADOW_PENDING = 1_000
+Headers = Mapping[str, str]
+"""Request headers by lower-case name."""
+Handler = Callable[[dict[str, Any], Headers], Awaitable[Response]]
 
 
 class Backend(Protocol):
@@ -150,7 +154,7 @@ def create_app(
     *,
     canary: Arm | None = None,
     shadow: Arm | None = None,
-) -> FastAPI:
+) -> FastPath:
     opts = options or Options()
     arms = [arm for arm in (primary, canary, shadow) if arm is not None]
     recorder = Recorder(backend.log) if opts.log_predictions else None
@@ -195,16 +199,15 @@ def create_app(
     @app.exception_handler(ModeldeckError)
     async def _refused(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ModeldeckError)
-        status = 422 if isinstance(exc, InvalidInput) else 404 if isinstance(exc, NotFound) else 500
-        return _error(status, exc.code, str(exc))
+        return _refusal(exc)
 
-    async def answer(request: Request, protocol: str, data: Any, shape: str) -> _Answer:
+    async def answer(headers: Headers, protocol: str, data: Any, shape: str) -> _Answer:
         """Route, batch, predict, count and log one request."""
         start = time.perf_counter()
-        request_id = _request_id(request)
+        request_id = _request_id(headers)
         arm = primary
         if canary is not None:
-            key = request.headers.get("x-caller-key") or request_id
+            key = headers.get("x-caller-key") or request_id
             if split(key, opts.canary_share):
                 arm = canary
         status = "200"
@@ -260,17 +263,15 @@ def create_app(
             telemetry.requests.labels(*labels).inc()
             telemetry.latency.labels(*labels).observe(time.perf_counter() - start)
 
-    @app.post("/predict")
-    async def predict(request: Request) -> Response:
+    async def predict(body: dict[str, Any], headers: Headers) -> Response:
         """``{"records": [{col: value}, ...]}`` or ``{"columns": {col: [values]}}``."""
-        body = await _body(request)
         if "records" in body:
             data, shape = body["records"], "records"
         elif "columns" in body:
             data, shape = body["columns"], "columns"
         else:
             raise InvalidInput('send {"records": [...]} or {"columns": {...}}')
-        result = await answer(request, "predict", data, shape)
+        result = await answer(headers, "predict", data, shape)
         outcome = result.outcome
         out: dict[str, Any] = {
             "predictions": outcome.predictions,
@@ -282,10 +283,8 @@ def create_app(
             out["classes"] = outcome.served.classes or []
         return result.respond(out)
 
-    @app.post("/invocations")
-    async def invocations(request: Request) -> Response:
+    async def invocations(body: dict[str, Any], headers: Headers) -> Response:
         """MLflow's scoring protocol."""
-        body = await _body(request)
         formats = [
             k for k in ("dataframe_split", "dataframe_records", "instances", "inputs") if k in body
         ]
@@ -295,8 +294,56 @@ def create_app(
                 f"(got {', '.join(sorted(body)) or 'none'})"
             )
         kind = formats[0]
-        result = await answer(request, "invocations", body[kind], kind)
+        result = await answer(headers, "invocations", body[kind], kind)
         return result.respond({"predictions": result.outcome.predictions})
+
+    async def v2_infer(body: dict[str, Any], headers: Headers, name: str) -> Response:
+        _same_model(primary, name)
+        tensors = body.get("inputs")
+        if not isinstance(tensors, list) or not tensors:
+            raise InvalidInput('V2 infer needs "inputs": a list of named tensors, one per column')
+        result = await answer(headers, "v2", tensors, "v2")
+        outcome = result.outcome
+        values = outcome.predictions
+        return result.respond(
+            {
+                "model_name": outcome.served.name,
+                "model_version": outcome.served.version,
+                "id": str(body.get("id") or result.request_id),
+                "outputs": [
+                    {
+                        "name": "predict",
+                        "datatype": _v2_output(outcome.served),
+                        "shape": [len(values)],
+                        "data": values,
+                    }
+                ],
+            }
+        )
+
+    handlers: dict[str, Handler] = {"/predict": predict, "/invocations": invocations}
+
+    async def handle(path: str, raw: bytes, headers: Headers) -> Response:
+        """One prediction request, from its path, body and headers to its answer."""
+        try:
+            body = _parse(raw)
+            found = handlers.get(path)
+            if found is not None:
+                return await found(body, headers)
+            name = path.removeprefix("/v2/models/").removesuffix("/infer")
+            return await v2_infer(body, headers, name)
+        except ModeldeckError as exc:
+            return _refusal(exc)
+
+    # the documented routes (OpenAPI); requests to them normally take the fast path below
+    @app.post("/predict")
+    @app.post("/invocations")
+    async def predict_route(request: Request) -> Response:
+        return await handle(request.url.path, await request.body(), request.headers)
+
+    @app.post("/v2/models/{name}/infer")
+    async def v2_infer_route(name: str, request: Request) -> Response:
+        return await handle(request.url.path, await request.body(), request.headers)
 
     @app.get("/health/live")
     @app.get("/v2/health/live")
@@ -346,37 +393,47 @@ def create_app(
         current = _same_model(primary, name)
         return {"name": current.name, "ready": True}
 
-    @app.post("/v2/models/{name}/infer")
-    async def v2_infer(name: str, request: Request) -> Response:
-        _same_model(primary, name)
-        body = await _body(request)
-        tensors = body.get("inputs")
-        if not isinstance(tensors, list) or not tensors:
-            raise InvalidInput('V2 infer needs "inputs": a list of named tensors, one per column')
-        result = await answer(request, "v2", tensors, "v2")
-        outcome = result.outcome
-        values = outcome.predictions
-        return result.respond(
-            {
-                "model_name": outcome.served.name,
-                "model_version": outcome.served.version,
-                "id": str(body.get("id") or result.request_id),
-                "outputs": [
-                    {
-                        "name": "predict",
-                        "datatype": _v2_output(outcome.served),
-                        "shape": [len(values)],
-                        "data": values,
-                    }
-                ],
-            }
-        )
-
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
-    return app
+    return FastPath(app, handle)
+
+
+class FastPath:
+    """The ASGI app uvicorn runs: prediction requests go straight to their handler (no routing,
+    no middleware, no request object: a few hundred microseconds less per request on a small
+    machine), everything else to the FastAPI app, which also documents the prediction routes."""
+
+    def __init__(self, app: FastAPI, handle: Callable[[str, bytes, Headers], Awaitable[Response]]):
+        self.app = app
+        self.handle = handle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not _fast(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            response = await self.handle(scope["path"], b"".join(chunks), headers)
+        except Exception:
+            log.exception("prediction failed")
+            response = _error(500, "INTERNAL", "the prediction failed; see the server's log")
+        await response(scope, receive, send)
+
+
+def _fast(path: str) -> bool:
+    if path in ("/predict", "/invocations"):
+        return True
+    return path.startswith("/v2/models/") and path.endswith("/infer") and path.count("/") == 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,8 +517,8 @@ def _entry(
     )
 
 
-def _request_id(request: Request) -> str:
-    given = request.headers.get("x-request-id")
+def _request_id(headers: Headers) -> str:
+    given = headers.get("x-request-id")
     if given is None:
         return uuid.uuid4().hex
     if not _REQUEST_ID.fullmatch(given):
@@ -472,8 +529,7 @@ def _request_id(request: Request) -> str:
     return given
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+def _parse(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except ValueError:
@@ -538,6 +594,11 @@ def _v2_output(served: Served) -> str:
     signature = served.predictor.signature
     kind = signature.outputs.type if signature is not None and signature.outputs else "double"
     return V2_TYPES.get(kind, "BYTES")
+
+
+def _refusal(exc: ModeldeckError) -> JSONResponse:
+    status = 422 if isinstance(exc, InvalidInput) else 404 if isinstance(exc, NotFound) else 500
+    return _error(status, exc.code, str(exc))
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
