@@ -159,6 +159,7 @@ def interleaved(config: Config, server: Server, workdir: Path, duration: float) 
     latencies: list[int] = []
     floors: list[int] = []
     errors = 0
+    kinds: dict[str, int] = {}
     for k in range(SLICES + 1):
         floors += worker(sys.executable, "_serving_model.py", "floor-samples", workdir,
                          FLOOR_SLICE_CALLS, cwd=workdir, env=config.env)["samples"]  # fmt: skip
@@ -168,6 +169,8 @@ def interleaved(config: Config, server: Server, workdir: Path, duration: float) 
         result = load(server.url, 1, WARMUP if k == 0 else 0.5, piece, workdir, out)
         latencies += json.loads(out.read_text())
         errors += result["errors"]
+        for kind, count in result["error_kinds"].items():
+            kinds[kind] = kinds.get(kind, 0) + count
     latencies.sort()
     floors.sort()
     config.floor_ms = percentile(floors, 50)
@@ -179,6 +182,7 @@ def interleaved(config: Config, server: Server, workdir: Path, duration: float) 
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
         "errors": errors,
+        "error_kinds": kinds,
         "floor_ms": config.floor_ms,
     }
 
