@@ -41,6 +41,7 @@ REQUESTS = 256  # distinct single-row bodies, cycled
 FLOOR_CALLS = 2_000  # one-row calls per median of the floor (the extra figures: a tenth)
 WARMUP = 2.0
 SERVER_CPU, LOAD_CPU = 1, 0  # at concurrency 1 (see pin())
+PIN = os.environ.get("MODELDECK_BENCH_PIN", "1") != "0"
 SLICES = 5  # concurrency 1 runs in this many slices, the floor measured around each
 FLOOR_SLICE_CALLS = 150  # one-row predicts per floor measurement between slices
 VERIFY = 16  # bodies whose predictions every server must return exactly
@@ -162,7 +163,7 @@ def interleaved(config: Config, server: Server, workdir: Path, duration: float) 
     floors: list[int] = []
     errors = 0
     kinds: dict[str, int] = {}
-    pinned = pin(server, SERVER_CPU)
+    pinned = PIN and pin(server, SERVER_CPU)
     for k in range(SLICES + 1):
         floor = sh([*on_cpu(SERVER_CPU if pinned else None), sys.executable,
                     BENCH / "_serving_model.py", "floor-samples", workdir, FLOOR_SLICE_CALLS],
