@@ -233,8 +233,6 @@ def app_from_env() -> FastPath:
         return Arm(role, reference, served, max_batch=plan.max_batch, max_wait=plan.max_wait)
 
     options = Options(
-        max_batch=plan.max_batch,
-        max_wait=plan.max_wait,
         poll=plan.poll,
         log_predictions=plan.log_predictions,
         deployment_id=plan.deployment_id,

@@ -72,8 +72,6 @@ class Backend(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    max_batch: int = 64
-    max_wait: float = 0.002
     poll: float = 5.0
     """Seconds between checks of the aliases an arm follows (0: never)."""
     log_predictions: bool = True
