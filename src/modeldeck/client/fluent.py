@@ -137,13 +137,26 @@ def start_run(
     name: str | None = None,
     parent: str | Run | ActiveRun | None = None,
     tags: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
 ) -> ActiveRun:
     """Start a run; a run started while another is active becomes its child.
 
     ``experiment`` is created when it does not exist (default: MODELDECK_EXPERIMENT or "Default").
+    ``run_id`` resumes an existing run instead; so does ``MODELDECK_RUN_ID`` when no run is
+    active (a retraining command logs into the run modeldeck started for it).
     """
     owner = client()
     with _lock:
+        if run_id is None and parent is None and not _stack:
+            run_id = os.environ.get("MODELDECK_RUN_ID") or None
+        if run_id is not None:
+            run = owner.get_run(run_id)
+            names = {e.id: e.name for e in owner.experiments()}
+            active = ActiveRun(run, owner, names.get(run.experiment_id, str(run.experiment_id)))
+            if tags:
+                owner.set_tags(run.id, tags)
+            _stack.append(active)
+            return active
         if parent is None and _stack:
             parent = _stack[-1]
         parent_id = parent if isinstance(parent, str) or parent is None else parent.id

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modeldeck.client.deployments import DeploymentMethods
+from modeldeck.client.monitoring import MonitoringMethods
 from modeldeck.client.registry import RegistryMethods
 from modeldeck.core import validation as check
 from modeldeck.core.entities import Artifact, Dataset, Experiment, Metric, Run, RunStatus
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from modeldeck.tracking.tracker import Page, Tracker
 
 
-class LocalClient(DeploymentMethods, RegistryMethods):
+class LocalClient(MonitoringMethods, DeploymentMethods, RegistryMethods):
     """Everything the SDK does, against the stores named by ``settings``.
 
     Opening is lazy: constructing a client does no I/O, the first call connects (and, for the

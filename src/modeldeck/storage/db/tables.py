@@ -364,3 +364,89 @@ predictions = sa.Table(
     sa.Index("ix_predictions_model_version_time", "model", "version", "time"),
     sa.Index("ix_predictions_deployment_time", "deployment_id", "time"),
 )
+
+# --- monitoring (revision 0008) ---------------------------------------------------------------
+
+# Ground truth that arrives after the prediction, joined to the prediction log by
+# (request_id, row). A label sent again replaces the earlier one (a correction).
+labels = sa.Table(
+    "labels",
+    metadata,
+    sa.Column("request_id", sa.String(250), primary_key=True),
+    sa.Column("row", sa.Integer, primary_key=True),
+    sa.Column("label", sa.Text, nullable=False),  # JSON: a number or a string
+    sa.Column("logged_at", Millis, nullable=False),
+    sa.Column("logged_by", sa.String(250), nullable=False),
+)
+
+# What a model version is compared against: its training data (a stored dataset), the
+# model's own outputs on that data, and their profile. Captured once per version.
+model_references = sa.Table(
+    "model_references",
+    metadata,
+    sa.Column("model", sa.String(250), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("dataset_name", sa.String(250), nullable=False),
+    sa.Column("dataset_digest", sa.String(64), nullable=False),
+    sa.Column("data_digest", sa.String(64), nullable=False),  # object: parquet of the inputs
+    sa.Column("predictions_digest", sa.String(64)),  # object: parquet of the outputs
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("profile", sa.Text, nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+)
+
+# One monitor per model: its window, drift settings, alert rules, webhooks and retraining job
+# (config, JSON), and how far the prediction log has been read (cursor_*).
+monitors = sa.Table(
+    "monitors",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("model", sa.String(250), nullable=False, unique=True),
+    sa.Column("deployment_id", sa.String(32)),
+    sa.Column("window", sa.String(32), nullable=False),
+    sa.Column("origin", Millis, nullable=False),
+    sa.Column("config", sa.Text, nullable=False),
+    sa.Column("cursor_end", Millis),
+    sa.Column("cursor_id", sa.BigInteger),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("updated_at", Millis, nullable=False),
+)
+
+# A closed window: its flat metrics (what rules read) and the detail a report draws.
+monitor_windows = sa.Table(
+    "monitor_windows",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("monitor_id", sa.String(32), sa.ForeignKey("monitors.id"), nullable=False),
+    sa.Column("model", sa.String(250), nullable=False),
+    sa.Column("version", sa.Integer),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("window_start", Millis, nullable=False),
+    sa.Column("window_end", Millis, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("labeled", sa.Integer, nullable=False),
+    sa.Column("computed_at", Millis, nullable=False),
+    sa.UniqueConstraint("monitor_id", "source", "window_start"),
+    sa.Index("ix_monitor_windows_model_window_end", "model", "window_end"),
+)
+
+# A rule that fired on a window, once per (window, rule); detail holds webhook deliveries and
+# what a retraining produced.
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("monitor_id", sa.String(32), sa.ForeignKey("monitors.id"), nullable=False),
+    sa.Column("model", sa.String(250), nullable=False),
+    sa.Column("window_id", sa.BigInteger, nullable=False),
+    sa.Column("rule", sa.String(500), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("fired_at", Millis, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.UniqueConstraint("window_id", "rule"),
+    sa.Index("ix_alerts_model_fired_at", "model", "fired_at"),
+)

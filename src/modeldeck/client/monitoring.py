@@ -1,0 +1,482 @@
+"""The monitoring half of the local client: references, monitors, labels, alerts and the
+retraining loop.
+
+``run_monitor`` is the loop's heartbeat: it closes the windows that ended, updates
+performance with labels that arrived, and for every rule that fired records the alert, POSTs
+it to the webhooks (signed, retried) and, for ``retrain`` rules, runs the retraining job.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modeldeck.core.errors import InvalidInput
+from modeldeck.core.monitoring import Alert, Monitor, WindowResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modeldeck.core.registry import AliasEvent, Evaluation, ModelVersion, RegisteredModel
+    from modeldeck.core.settings import Settings
+    from modeldeck.models.predictor import Predictor
+    from modeldeck.monitoring.labels import Labels, LabelsLogged
+    from modeldeck.monitoring.monitors import Monitors, Pass
+    from modeldeck.monitoring.overview import Status
+    from modeldeck.monitoring.references import References
+    from modeldeck.monitoring.retraining import Retrained
+    from modeldeck.tracking.tracker import Tracker
+
+
+@dataclass(frozen=True)
+class MonitorRun:
+    """One pass of a monitor and what followed from its alerts."""
+
+    closed: list[WindowResult]
+    refreshed: list[WindowResult]
+    alerts: list[Alert]
+    retrained: list[Retrained] = field(default_factory=list)
+
+
+class MonitoringMethods:
+    """Mixed into LocalClient, which provides ``settings``, ``store`` and the registry and
+    tracking methods retraining drives."""
+
+    settings: Settings
+
+    if TYPE_CHECKING:
+
+        @property
+        def store(self) -> Tracker: ...
+
+        def load_model(self, uri: str, *, allow_pickle: bool = False) -> Predictor: ...
+
+        def get_model_version(self, name: str, version: int | str) -> ModelVersion: ...
+
+        def get_registered_model(self, name: str) -> RegisteredModel: ...
+
+        def flush(self) -> None: ...
+
+        def end_run(self, run_id: str, status: Any = ...) -> None: ...
+
+        def create_run(
+            self,
+            experiment: str | None = None,
+            name: str | None = None,
+            parent_id: str | None = None,
+            tags: Mapping[str, Any] | None = None,
+        ) -> Any: ...
+
+        def evaluations(self, name: str, version: int) -> list[Evaluation]: ...
+
+        def evaluate_model(
+            self, name: str, version: int, data: Any, *, policy: Any = None
+        ) -> Evaluation: ...
+
+        def promote(
+            self, name: str, version: int, alias: str = "champion"
+        ) -> AliasEvent | None: ...
+
+    @cached_property
+    def references(self) -> References:
+        from modeldeck.monitoring.references import References
+
+        return References(self.store.db, self.store.objects, self.store.clock, self.load_model)
+
+    @cached_property
+    def monitors(self) -> Monitors:
+        from modeldeck.monitoring.monitors import Monitors
+
+        return Monitors(self.store.db, self.store.clock, self.references)
+
+    @cached_property
+    def labels(self) -> Labels:
+        from modeldeck.monitoring.labels import Labels
+
+        return Labels(self.store.db, self.store.clock)
+
+    # registration captures the reference -----------------------------------------------------
+
+    def register_model(
+        self,
+        source: str,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        replaces: int | None = None,
+    ) -> ModelVersion:
+        version: ModelVersion = super().register_model(  # type: ignore[misc]
+            source, name, description=description, tags=tags, replaces=replaces
+        )
+        try:
+            self.references.capture(name, version.version)
+        except Exception as problem:  # the version is registered; monitoring can retry later
+            warnings.warn(
+                f"{name} version {version.version} is registered, but its monitoring reference "
+                f"could not be captured: {problem}",
+                stacklevel=2,
+            )
+        return version
+
+    # configuration ---------------------------------------------------------------------------
+
+    def create_monitor(
+        self,
+        model: str,
+        *,
+        window: str = "1d",
+        deployment_id: str | None = None,
+        origin: int | None = None,
+        share_threshold: float = 0.5,
+        methods: Mapping[str, str] | None = None,
+        thresholds: Mapping[str, float] | None = None,
+    ) -> Monitor:
+        return self.monitors.create(
+            model,
+            self.settings.user,
+            window=window,
+            deployment_id=deployment_id,
+            origin=origin,
+            share_threshold=share_threshold,
+            methods=methods,
+            thresholds=thresholds,
+        )
+
+    def get_monitor(self, model: str) -> Monitor:
+        return self.monitors.get(model)
+
+    def add_alert_rule(self, model: str, rule: str, *, action: str = "notify") -> Monitor:
+        return self.monitors.add_rule(model, rule, self.settings.user, action=action)
+
+    def remove_alert_rule(self, model: str, rule: str) -> Monitor:
+        return self.monitors.remove_rule(model, rule, self.settings.user)
+
+    def add_webhook(self, model: str, url: str, *, secret: str | None = None) -> Monitor:
+        return self.monitors.add_webhook(model, url, self.settings.user, secret=secret)
+
+    def remove_webhook(self, model: str, url: str) -> Monitor:
+        return self.monitors.remove_webhook(model, url, self.settings.user)
+
+    def set_retraining(
+        self,
+        model: str,
+        *,
+        entry_point: str | None = None,
+        command: str | None = None,
+        policy: str | os.PathLike[str] | None = None,
+        label: str | None = None,
+        experiment: str | None = None,
+    ) -> Monitor:
+        """Register the job that retrains ``model``: a Python ``entry_point``
+        (``module:function``) or a shell ``command``; ``policy`` is a policy file (TOML)
+        whose gates judge the result (default: the gates the replaced version passed)."""
+        if (entry_point is None) == (command is None):
+            raise InvalidInput("give a retraining job either an entry point or a command")
+        job: dict[str, Any] = {
+            "kind": "python" if entry_point else "command",
+            "target": entry_point or command,
+        }
+        if policy is not None:
+            path = Path(policy)
+            if not path.is_file():
+                raise InvalidInput(f"policy file {path} does not exist")
+            job["policy"] = path.read_text(encoding="utf-8")
+        if label is not None:
+            job["label"] = label
+        if experiment is not None:
+            job["experiment"] = experiment
+        return self.monitors.set_retraining(model, job, self.settings.user)
+
+    # data in ---------------------------------------------------------------------------------
+
+    def log_labels(
+        self,
+        request_ids: Sequence[Any],
+        labels: Sequence[Any],
+        *,
+        rows: Sequence[int] | None = None,
+    ) -> LabelsLogged:
+        """Join ground truth to logged predictions by request id (and row, 0 by default)."""
+        return self.labels.log(request_ids, labels, self.settings.user, rows_=rows)
+
+    # the loop --------------------------------------------------------------------------------
+
+    def run_monitor(self, model: str, *, now: int | None = None) -> MonitorRun:
+        """Close ended windows, refresh performance, and act on the rules that fired."""
+        evaluation: Pass = self.monitors.evaluate(model, now)
+        alerts, retrained = self._act(model, evaluation.alerts)
+        return MonitorRun(evaluation.closed, evaluation.refreshed, alerts, retrained)
+
+    def check_batch(
+        self,
+        model: str,
+        data: pd.DataFrame | str | os.PathLike[str],
+        *,
+        version: int | None = None,
+        label: str | None = None,
+    ) -> MonitorRun:
+        """Predict a batch with ``version`` (the champion by default) and analyse it as a
+        window of its own; ``label`` names a column of ground truth, if the batch has one."""
+        from modeldeck.client.registry import read_frame
+        from modeldeck.monitoring.references import predict
+
+        frame = read_frame(data)
+        number = version if version is not None else self._served(model)
+        if label is not None and label not in frame.columns:
+            raise InvalidInput(f"the batch has no label column {label!r}")
+        reference = self.references.load(model, number)
+        predictions, probabilities = predict(
+            self.load_model(f"models:/{model}/{number}"), frame, reference.task
+        )
+        labels = None if label is None else frame[label].tolist()
+        window, fired = self.monitors.check_batch(
+            model,
+            frame,
+            version=number,
+            predictions=predictions,
+            probabilities=probabilities,
+            labels=labels,
+        )
+        alerts, retrained = self._act(model, fired)
+        return MonitorRun([window], [], alerts, retrained)
+
+    def monitor_status(self, model: str, *, windows: int = 12, alerts: int = 20) -> Status:
+        from modeldeck.monitoring.overview import Status
+
+        return Status(
+            monitor=self.monitors.get(model),
+            windows=self.monitors.windows(model, limit=windows),
+            alerts=self.monitors.alerts(model, limit=alerts),
+        )
+
+    def monitor_alerts(self, model: str | None = None, *, limit: int = 100) -> list[Alert]:
+        return self.monitors.alerts(model, limit=limit)
+
+    def monitor_windows(self, model: str, *, limit: int = 1000) -> list[WindowResult]:
+        return self.monitors.windows(model, limit=limit)
+
+    def monitor_report(
+        self, model: str, out: str | os.PathLike[str], *, window_id: int | None = None
+    ) -> Path:
+        """Write the HTML report of the latest window (or ``window_id``) with the trend of
+        every window and the alerts."""
+        from modeldeck.monitoring.overview import build_report
+        from modeldeck.monitoring.reports import write_html
+
+        monitor = self.monitors.get(model)
+        windows = self.monitors.windows(model, limit=1000)
+        focus = None
+        if window_id is not None:
+            focus = next((w for w in windows if w.id == window_id), None)
+            if focus is None:
+                raise InvalidInput(f"model {model!r} has no window {window_id}")
+        report = build_report(
+            monitor,
+            windows,
+            self.monitors.alerts(model, limit=200),
+            focus=focus,
+            now=self.store.clock(),
+        )
+        return write_html(report, out)
+
+    def shadow_comparison(
+        self, model: str, *, since: int | None = None, until: int | None = None
+    ) -> dict[str, Any]:
+        """The primary and shadow answers to the same requests, side by side."""
+        from modeldeck.monitoring.shadow import compare
+
+        return compare(self.store.db, self.references, model, since=since, until=until)
+
+    def retrain(
+        self, model: str, *, alert: Alert | None = None, replaces: int | None = None
+    ) -> Retrained:
+        """Run the registered retraining job now (an alert's ``retrain`` action calls this)."""
+        from modeldeck.monitoring.monitors import note
+        from modeldeck.monitoring.references import training_frame
+        from modeldeck.monitoring.retraining import CHALLENGER, RetrainContext, Retrained, run_job
+
+        monitor = self.monitors.get(model)
+        job = monitor.retraining
+        if job is None:
+            raise InvalidInput(
+                f"model {model!r} has no retraining job; register one with "
+                f"`modeldeck monitor retraining {model} --entry-point module:function`"
+            )
+        if replaces is None and alert is not None:
+            replaces = alert.detail.get("version")
+        number = int(replaces) if replaces is not None else self._served(model)
+        replaced = self.get_model_version(model, number)
+        policy = self._retraining_policy(model, number, job)
+        label = job.get("label") or (policy.label if policy is not None else None) or "label"
+        user = self.settings.user
+        trigger = {"alert": alert.id, "rule": alert.rule} if alert is not None else {"manual": True}
+        note(
+            self.store.db,
+            self.store.clock,
+            model,
+            "retrain.start",
+            user,
+            {"replaces": number, **trigger},
+        )
+        run = self.create_run(
+            job.get("experiment") or f"{model}-retraining",
+            f"retrain-{model}-v{number}",
+            None,
+            {
+                "retraining_of": f"models:/{model}/{number}",
+                "trigger": str(trigger.get("rule", "manual")),
+                "job": job["target"],
+            },
+        )
+        context = RetrainContext(
+            client=self,  # type: ignore[arg-type]
+            run_id=run.id,
+            model=model,
+            replaces=number,
+            label=label,
+            _labeled=lambda since: self._labeled_frame(model, label, since),
+            _training=lambda: training_frame(self.store.db, self.store.objects, model, number),
+        )
+        features = list((replaced.signature or {}).get("inputs", []))
+        try:
+            run_job(job, context, [f["name"] for f in features])
+            self.flush()
+            self.end_run(run.id, "FINISHED")
+        except BaseException as failed:
+            self.end_run(run.id, "FAILED")
+            note(
+                self.store.db,
+                self.store.clock,
+                model,
+                "retrain.fail",
+                user,
+                {"run_id": run.id, "error": str(failed)[:500]},
+            )
+            raise
+        version = self.register_model(
+            f"runs:/{run.id}/model",
+            model,
+            description=f"retrained from version {number}"
+            + (f" after the alert {alert.rule!r}" if alert is not None else ""),
+            tags={"retrained_from": number, "retraining_run": run.id},
+            replaces=number,
+        )
+        passed: bool | None = None
+        rows = 0
+        if policy is not None:
+            data = context.evaluation
+            if data is None:
+                data = self._labeled_frame(model, label, None)
+            rows = len(data)
+            if rows:
+                passed = bool(
+                    self.evaluate_model(model, version.version, data, policy=policy).passed
+                )
+        alias = None
+        if passed:
+            self.promote(model, version.version, alias=CHALLENGER)
+            alias = CHALLENGER
+        result = Retrained(run.id, version.version, number, passed, alias, rows)
+        note(
+            self.store.db,
+            self.store.clock,
+            model,
+            "retrain.finish",
+            user,
+            {
+                "run_id": run.id,
+                "version": version.version,
+                "replaces": number,
+                "passed": passed,
+                "alias": alias,
+            },
+        )
+        return result
+
+    def _act(self, model: str, fired: list[Alert]) -> tuple[list[Alert], list[Retrained]]:
+        from modeldeck.monitoring.webhooks import deliver
+
+        if not fired:
+            return [], []
+        monitor = self.monitors.get(model)
+        done: list[Alert] = []
+        retrained: list[Retrained] = []
+        for alert in fired:
+            payload = {
+                "event": "alert.fired",
+                "alert": {
+                    "id": alert.id,
+                    "model": alert.model,
+                    "rule": alert.rule,
+                    "action": alert.action,
+                    "value": alert.value,
+                    "fired_at": alert.fired_at,
+                    **{k: alert.detail.get(k) for k in ("version", "window_start", "window_end")},
+                },
+            }
+            deliveries = []
+            for hook in monitor.webhooks:
+                sent = deliver(hook["url"], payload, secret=hook.get("secret"))
+                deliveries.append(
+                    {
+                        "url": sent.url,
+                        "delivered": sent.delivered,
+                        "attempts": sent.attempts,
+                        "status": sent.status,
+                        "error": sent.error,
+                        "delivery_id": sent.delivery_id,
+                    }
+                )
+            detail: dict[str, Any] = {"deliveries": deliveries}
+            if alert.action == "retrain":
+                try:
+                    result = self.retrain(model, alert=alert)
+                except Exception as failed:  # a broken job must not stop the monitor
+                    detail["retraining"] = {"error": f"{type(failed).__name__}: {failed}"[:500]}
+                else:
+                    retrained.append(result)
+                    detail["retraining"] = {
+                        "run_id": result.run_id,
+                        "version": result.version,
+                        "passed": result.passed,
+                        "alias": result.alias,
+                    }
+            done.append(self.monitors.record(alert.id, detail))
+        return done, retrained
+
+    def _served(self, model: str) -> int:
+        registered = self.get_registered_model(model)
+        champion = registered.aliases.get("champion")
+        if champion is not None:
+            return int(champion)
+        versions = getattr(registered, "latest_version", None)
+        if versions:
+            return int(versions)
+        raise InvalidInput(f"model {model!r} has no champion; name the version to use")
+
+    def _retraining_policy(self, model: str, version: int, job: Mapping[str, Any]) -> Any:
+        from modeldeck.validation.policy import Policy, parse_policy
+
+        if job.get("policy"):
+            import tomllib
+
+            return parse_policy(tomllib.loads(job["policy"]), model, "the retraining job's policy")
+        for evaluation in reversed(self.evaluations(model, version)):
+            if evaluation.policy:
+                return Policy.from_dict(evaluation.policy)
+        return None
+
+    def _labeled_frame(self, model: str, label: str, since: int | None) -> pd.DataFrame:
+        import pandas as pd
+
+        found = self.monitors.labeled_rows(model, since=since)
+        frame = pd.DataFrame.from_records([r["inputs"] for r in found])
+        frame[label] = [r["label"] for r in found]
+        frame["prediction_time"] = [r["time"] for r in found]
+        return frame

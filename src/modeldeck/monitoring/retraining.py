@@ -1,0 +1,200 @@
+"""The retraining loop: a rule fires, the model's registered job trains a successor in a
+tracked run, and the successor goes through the same gates as every version.
+
+A job is a Python entry point (``package.module:function``) that takes a
+:class:`RetrainContext` and returns a fitted model, or a command run in a shell with
+``MODELDECK_RUN_ID`` naming the tracked run it must log its model (artifact ``model``) to.
+Then, whatever ran: the model is registered as a new version that ``replaces`` the one the
+alert was about (so lineage reads generation 1 → 2), evaluated by the job's policy on the
+evaluation data, and given the ``challenger`` alias when its gates pass. Promotion to
+``champion`` is not part of the loop: it still needs the approval rules. Each step is
+audited (``retrain.start``, ``retrain.finish`` or ``retrain.fail``, besides what the
+registry audits itself).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shlex
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from modeldeck.core.errors import InvalidInput, ModeldeckError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+KINDS = ("python", "command")
+CHALLENGER = "challenger"
+COMMAND_TIMEOUT_S = 6 * 3600
+
+
+def check_job(job: Mapping[str, Any]) -> dict[str, Any]:
+    """A retraining job as stored: ``kind`` python or command, its ``target``, optionally
+    the ``policy`` (TOML text of ``[models.<name>]``), ``label`` column, ``experiment``."""
+    if not isinstance(job, Mapping):
+        raise InvalidInput("a retraining job must be a mapping with 'kind' and 'target'")
+    kind, target = job.get("kind"), job.get("target")
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown retraining kind {kind!r}; use one of {', '.join(KINDS)}")
+    if not isinstance(target, str) or not target.strip():
+        raise InvalidInput("a retraining job needs a target: module:function, or a command")
+    target = target.strip()
+    if kind == "python":
+        module, sep, function = target.partition(":")
+        if not sep or not module or not function.isidentifier():
+            raise InvalidInput(
+                f"a Python retraining entry point is module:function, e.g. "
+                f"myproject.train:retrain (got {target!r})"
+            )
+    else:
+        try:
+            shlex.split(target)
+        except ValueError as bad:
+            raise InvalidInput(f"the retraining command cannot be parsed: {bad}") from None
+    out: dict[str, Any] = {"kind": kind, "target": target}
+    for key in ("policy", "label", "experiment"):
+        value = job.get(key)
+        if value is not None:
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInput(f"the retraining job's {key!r} must be non-empty text")
+            out[key] = value
+    if "policy" in out:
+        import tomllib
+
+        try:
+            tomllib.loads(out["policy"])
+        except tomllib.TOMLDecodeError as bad:
+            raise InvalidInput(f"the retraining policy is not valid TOML: {bad}") from None
+    return out
+
+
+class Lifecycle(Protocol):
+    """What retraining needs of a client (the local client provides it)."""
+
+    def create_run(
+        self,
+        experiment: str,
+        name: str | None = None,
+        parent_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> Any: ...
+
+    def end_run(self, run_id: str, status: Any = ...) -> None: ...
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None: ...
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None: ...
+
+    def log_dataset(
+        self, run_id: str, data: Any, name: str | None = None, context: str = "train"
+    ) -> Any: ...
+
+    def log_model(self, run_id: str, model: Any, name: str = "model", **kwargs: Any) -> Any: ...
+
+    def flush(self) -> None: ...
+
+
+@dataclass
+class RetrainContext:
+    """What a retraining entry point is handed.
+
+    ``labeled()`` gives the newest data: logged inputs of the deployment joined with the
+    labels that arrived (a ``label`` column, or the job's label name). ``training_data()`` is
+    the dataset the replaced version was trained on. Log what you train on with
+    ``log_dataset(frame)`` (it becomes the new version's reference) and, optionally, what to
+    judge it on with ``set_evaluation(frame)``; return the fitted model.
+    """
+
+    client: Lifecycle
+    run_id: str
+    model: str
+    replaces: int
+    label: str
+    _labeled: Callable[[int | None], pd.DataFrame]
+    _training: Callable[[], pd.DataFrame]
+    train: pd.DataFrame | None = None
+    evaluation: pd.DataFrame | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def labeled(self, since: int | None = None) -> pd.DataFrame:
+        return self._labeled(since)
+
+    def training_data(self) -> pd.DataFrame:
+        return self._training()
+
+    def log_dataset(self, frame: pd.DataFrame, name: str | None = None) -> None:
+        self.client.log_dataset(
+            self.run_id, frame, name=name or f"{self.model}-train", context="train"
+        )
+        self.train = frame
+
+    def set_evaluation(self, frame: pd.DataFrame, name: str | None = None) -> None:
+        self.client.log_dataset(
+            self.run_id, frame, name=name or f"{self.model}-eval", context="eval"
+        )
+        self.evaluation = frame
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self.client.log_params(self.run_id, params)
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        self.client.log_metrics(self.run_id, metrics)
+
+
+@dataclass(frozen=True)
+class Retrained:
+    run_id: str
+    version: int
+    replaces: int
+    passed: bool | None
+    alias: str | None
+    evaluation_rows: int
+
+
+def run_job(
+    job: Mapping[str, Any],
+    context: RetrainContext,
+    feature_columns: list[str] | None,
+) -> None:
+    """Run the job inside ``context``'s run; afterwards the run holds the model at ``model``."""
+    if job["kind"] == "python":
+        module_name, _, function_name = job["target"].partition(":")
+        try:
+            function = getattr(importlib.import_module(module_name), function_name)
+        except (ImportError, AttributeError) as missing:
+            raise InvalidInput(
+                f"retraining entry point {job['target']!r} cannot be imported: {missing}"
+            ) from None
+        model = function(context)
+        if model is None:
+            return  # the function logged its model itself
+        example = None
+        if context.train is not None:
+            columns = [c for c in (feature_columns or []) if c in context.train.columns]
+            example = context.train[columns] if columns else context.train
+        context.client.log_model(context.run_id, model, "model", input_example=example)
+        return
+    env = {
+        **os.environ,
+        "MODELDECK_RUN_ID": context.run_id,
+        "MODELDECK_RETRAIN_MODEL": context.model,
+    }
+    env["MODELDECK_RETRAIN_REPLACES"] = str(context.replaces)
+    # shell=True: the command is the job its owner registered, written as they would type it
+    done = subprocess.run(
+        job["target"],
+        shell=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout or "").strip()[-2000:]
+        raise ModeldeckError(f"the retraining command exited with {done.returncode}: {tail}")

@@ -1,0 +1,368 @@
+"""The monitoring loop on the embedded store: a version's reference is captured when it is
+registered; windows close over the prediction log; labels that arrive late join their
+predictions and move performance; rules fire once per window, are POSTed to a real HTTP
+receiver with a verifiable signature, and a `retrain` rule trains, registers and gates a
+successor."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import retrain_support
+from modeldeck.client.local import LocalClient
+from modeldeck.core.deployment import Prediction
+from modeldeck.core.errors import AlreadyExists, InvalidInput, NotFound
+from modeldeck.core.settings import Settings
+from modeldeck.monitoring.webhooks import verify
+
+DAY = 86_400_000
+START = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+MODEL = "churn"
+FEATURES = retrain_support.FEATURES
+POLICY = """\
+[models.churn]
+label = "label"
+task = "classification"
+
+[[models.churn.checks]]
+type = "metric"
+metric = "auc"
+min = 0.6
+"""
+
+
+def make(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    """Two numbers and a segment; with ``shift`` the numbers of segment "b" move."""
+    rng = np.random.default_rng(seed)
+    segment = rng.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2])
+    x1 = rng.normal(0.0, 1.0, n)
+    x2 = rng.normal(5.0, 2.0, n)
+    moved = segment == "b"
+    x1 = np.where(moved, x1 + 3.0 * shift, x1)
+    x2 = np.where(moved, x2 - 4.0 * shift, x2)
+    logit = 1.5 * x1 - 0.4 * (x2 - 5.0)
+    label = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"x1": x1, "x2": x2, "segment": segment, "label": label})
+
+
+@dataclass
+class World:
+    client: LocalClient
+    home: Path
+    train: pd.DataFrame
+
+    def serve(self, frame: pd.DataFrame, day: int, prefix: str, version: int = 1) -> list[str]:
+        """Log the champion's predictions of ``frame``, spread over ``day`` (days after START)."""
+        model = self.client.load_model(f"models:/{MODEL}/{version}")
+        proba = model.predict_proba(frame[FEATURES])
+        times = START + day * DAY + np.linspace(0, DAY - 1, len(frame)).astype(int)
+        ids = [f"{prefix}-{i}" for i in range(len(frame))]
+        records = [
+            Prediction(
+                request_id=ids[i],
+                row=0,
+                model=MODEL,
+                version=version,
+                role="primary",
+                time=int(times[i]),
+                latency_ms=1.0,
+                inputs={
+                    c: frame[c].iloc[i].item() if c != "segment" else frame[c].iloc[i]
+                    for c in FEATURES
+                },
+                outputs={"prediction": int(proba[i].argmax()), "probabilities": proba[i].tolist()},
+            )
+            for i in range(len(frame))
+        ]
+        self.client.log_predictions(records)
+        return ids
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    home = tmp_path / "md"
+    settings = Settings(home, f"sqlite:///{home / 'modeldeck.db'}", str(home / "objects"), "ann")
+    client = LocalClient(settings)
+    train = make(2000, seed=1)
+    run = client.create_run("churn")
+    client.log_dataset(run.id, train, name="churn-train", context="train")
+    model = retrain_support.build().fit(train[FEATURES], train["label"])
+    client.log_model(run.id, model, "model", input_example=train[FEATURES])
+    client.end_run(run.id)
+    client.register_model(f"runs:/{run.id}/model", MODEL)
+    client.set_protected_aliases(MODEL, [])  # these tests move champion without approvals
+    client.promote(MODEL, 1, "champion")
+    yield World(client, home, train)
+    client.close()
+
+
+class Receiver:
+    """A real HTTP server recording what it receives; answers ``codes`` in turn, then 200."""
+
+    def __init__(self, codes: list[int] | None = None) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.codes = list(codes or [])
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests.append({"headers": dict(self.headers), "body": body})
+                self.send_response(outer.codes.pop(0) if outer.codes else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/modeldeck"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.close()
+
+
+def test_registration_captures_the_reference(world: World) -> None:
+    reference = world.client.references.get(MODEL, 1)
+    assert reference is not None
+    assert reference.rows == len(world.train)
+    assert set(reference.profile["columns"]) == set(FEATURES)  # the label is not an input
+    loaded = world.client.references.load(MODEL, 1)
+    assert loaded.task == "classification" and loaded.scores is not None
+    assert len(loaded.scores) == len(world.train)
+
+
+def test_a_version_without_training_data_says_how_to_give_it_one(world: World) -> None:
+    run = world.client.create_run("churn")
+    model = retrain_support.build().fit(world.train[FEATURES], world.train["label"])
+    world.client.log_model(run.id, model, "model", input_example=world.train[FEATURES])
+    world.client.register_model(f"runs:/{run.id}/model", MODEL)
+    assert world.client.references.get(MODEL, 2) is None
+    with pytest.raises(InvalidInput, match="log_dataset"):
+        world.client.references.load(MODEL, 2)
+
+
+def test_time_windows_close_only_when_they_end(world: World) -> None:
+    world.client.create_monitor(MODEL, window="1d", origin=START)
+    world.serve(make(300, seed=2), day=0, prefix="d0")
+    world.serve(make(300, seed=3), day=1, prefix="d1")
+    assert world.client.run_monitor(MODEL, now=START + DAY - 1).closed == []
+    first = world.client.run_monitor(MODEL, now=START + DAY + 5)
+    assert [(w.start, w.end, w.rows) for w in first.closed] == [(START, START + DAY, 300)]
+    again = world.client.run_monitor(MODEL, now=START + DAY + 6)
+    assert again.closed == []  # a window closes once
+    later = world.client.run_monitor(MODEL, now=START + 3 * DAY)
+    assert [w.rows for w in later.closed] == [300, 0]  # an empty day is still a window
+    stored = world.client.monitor_windows(MODEL)
+    assert [w.start for w in stored] == [START, START + DAY, START + 2 * DAY]
+    assert stored[0].version == 1
+
+
+def test_count_windows_close_every_n_rows(world: World) -> None:
+    world.client.create_monitor(MODEL, window="250 rows")
+    world.serve(make(600, seed=2), day=0, prefix="a")
+    closed = world.client.run_monitor(MODEL).closed
+    assert [w.rows for w in closed] == [250, 250]
+    world.serve(make(40, seed=3), day=1, prefix="b")
+    assert world.client.run_monitor(MODEL).closed == []  # 140 rows wait for 110 more
+    world.serve(make(110, seed=4), day=2, prefix="c")
+    assert [w.rows for w in world.client.run_monitor(MODEL).closed] == [250]
+    windows = world.client.monitor_windows(MODEL)
+    assert all(a.end <= b.start for a, b in zip(windows, windows[1:], strict=False))
+
+
+def test_drift_is_found_in_the_shifted_window_only(world: World) -> None:
+    world.client.create_monitor(MODEL, window="1d", origin=START)
+    world.serve(make(800, seed=2), day=0, prefix="calm")
+    world.serve(make(800, seed=3, shift=1.0), day=1, prefix="shift")
+    calm, shifted = world.client.run_monitor(MODEL, now=START + 2 * DAY).closed
+    assert calm.metrics["dataset_drift"] == 0.0
+    assert shifted.metrics["drifted.x1"] == 1.0 and shifted.metrics["drifted.x2"] == 1.0
+    assert shifted.metrics["drift_share"] >= 2 / 3
+    assert shifted.metrics["prediction_drift"] == 1.0
+    methods = {c["name"]: c["method"] for c in shifted.detail["columns"]}
+    assert methods == {"x1": "wasserstein", "x2": "wasserstein", "segment": "jensenshannon"}
+
+
+def test_late_labels_join_and_move_performance(world: World) -> None:
+    world.client.create_monitor(MODEL, window="1d", origin=START)
+    frame = make(500, seed=2)
+    ids = world.serve(frame, day=0, prefix="p")
+    (window,) = world.client.run_monitor(MODEL, now=START + DAY).closed
+    assert window.metrics["label_coverage"] == 0.0 and window.metrics.get("auc") is None
+    logged = world.client.log_labels(ids[:400] + ["nobody"], [*frame["label"][:400], 1])
+    assert (logged.stored, logged.unmatched) == (401, 1)
+    (refreshed,) = world.client.run_monitor(MODEL, now=START + DAY).refreshed
+    assert refreshed.id == window.id and refreshed.labeled == 400
+    assert refreshed.metrics["label_coverage"] == pytest.approx(0.8)
+    from sklearn.metrics import roc_auc_score
+
+    proba = world.client.load_model(f"models:/{MODEL}/1").predict_proba(frame[FEATURES])[:400, 1]
+    assert refreshed.metrics["auc"] == pytest.approx(roc_auc_score(frame["label"][:400], proba))
+    assert world.client.run_monitor(MODEL, now=START + DAY).refreshed == []  # nothing new
+    # a corrected label replaces the first
+    world.client.log_labels(ids[:1], [1 - int(frame["label"][0])])
+    assert world.client.run_monitor(MODEL, now=START + DAY).refreshed == []  # same count
+    with pytest.raises(InvalidInput, match="one label per request id"):
+        world.client.log_labels(ids[:2], [1])
+    with pytest.raises(InvalidInput, match="missing"):
+        world.client.log_labels(ids[:1], [None])
+
+
+def test_rules_fire_once_and_reach_a_real_webhook(world: World, receiver: Receiver) -> None:
+    world.client.create_monitor(MODEL, window="1d", origin=START)
+    world.client.add_alert_rule(MODEL, "drift_share > 0.3")
+    world.client.add_webhook(MODEL, receiver.url, secret="s3cret-s3cret-s3cret")
+    with pytest.raises(AlreadyExists):
+        world.client.add_alert_rule(MODEL, "drift_share>0.3")
+    world.serve(make(600, seed=2), day=0, prefix="calm")
+    world.serve(make(600, seed=3, shift=1.0), day=1, prefix="shift")
+    run = world.client.run_monitor(MODEL, now=START + 2 * DAY)
+    (alert,) = run.alerts
+    assert alert.rule == "drift_share > 0.3" and alert.detail["window_start"] == START + DAY
+    assert alert.detail["deliveries"][0]["delivered"] is True
+    (request,) = receiver.requests
+    headers = request["headers"]
+    assert verify(
+        "s3cret-s3cret-s3cret",
+        request["body"],
+        headers["X-Modeldeck-Timestamp"],
+        headers["X-Modeldeck-Signature"],
+    )
+    payload = json.loads(request["body"])
+    assert payload["alert"]["rule"] == "drift_share > 0.3" and payload["alert"]["model"] == MODEL
+    assert world.client.run_monitor(MODEL, now=START + 2 * DAY).alerts == []
+    status = world.client.monitor_status(MODEL)
+    assert [a.id for a in status.alerts] == [alert.id]
+    actions = [r.action for r in world.client.audit_log(subject=f"models:/{MODEL}", limit=50)]
+    assert {"monitor.create", "monitor.rule.add", "monitor.webhook.add"} <= set(actions)
+
+
+def test_a_down_receiver_is_retried_and_recorded(world: World) -> None:
+    flaky = Receiver(codes=[503, 503])
+    try:
+        world.client.create_monitor(MODEL, window="1d", origin=START)
+        world.client.add_alert_rule(MODEL, "rows >= 1")
+        world.client.add_webhook(MODEL, flaky.url)
+        world.serve(make(50, seed=2), day=0, prefix="x")
+        (alert,) = world.client.run_monitor(MODEL, now=START + DAY).alerts
+    finally:
+        flaky.close()
+    (delivery,) = alert.detail["deliveries"]
+    assert delivery["delivered"] is True and delivery["attempts"] == 3
+    assert len({r["headers"]["X-Modeldeck-Delivery"] for r in flaky.requests}) == 1
+
+
+def test_performance_rule_over_a_trailing_period(world: World) -> None:
+    world.client.create_monitor(MODEL, window="1d", origin=START)
+    world.client.add_alert_rule(MODEL, "accuracy < 0.7 over 2 days")
+    good = make(400, seed=2)
+    bad = make(400, seed=3, shift=1.0)
+    ids = world.serve(good, day=0, prefix="g") + world.serve(bad, day=1, prefix="b")
+    assert world.client.run_monitor(MODEL, now=START + 2 * DAY).alerts == []  # no labels yet
+    world.client.log_labels(ids[:400], good["label"].tolist())
+    world.client.log_labels(ids[400:], (1 - bad["label"]).tolist())  # the model is now wrong
+    fired = world.client.run_monitor(MODEL, now=START + 2 * DAY).alerts
+    assert [a.rule for a in fired] == ["accuracy < 0.7 over 2 days"]
+    assert fired[0].detail["window_start"] == START + DAY
+
+
+def test_a_retrain_rule_trains_registers_and_gates_a_successor(
+    world: World, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY)
+    world.client.create_monitor(MODEL, window="1d", origin=START)
+    with pytest.raises(InvalidInput, match="retraining job"):
+        world.client.add_alert_rule(MODEL, "drift_share > 0.3", action="retrain")
+    world.client.set_retraining(MODEL, entry_point="retrain_support:retrain", policy=policy)
+    world.client.add_alert_rule(MODEL, "drift_share > 0.3", action="retrain")
+    shifted = make(600, seed=3, shift=1.0)
+    ids = world.serve(shifted, day=0, prefix="s")
+    world.client.log_labels(ids, shifted["label"].tolist())
+    run = world.client.run_monitor(MODEL, now=START + DAY)
+    (retrained,) = run.retrained
+    assert (retrained.version, retrained.replaces) == (2, 1)
+    assert retrained.passed is True and retrained.alias == "challenger"
+    assert retrain_support.CALLS[-1] == {"replaces": 1, "old": 2000, "new": 600}
+    version = world.client.get_model_version(MODEL, 2)
+    assert version.replaces_version == 1
+    assert world.client.get_registered_model(MODEL).aliases == {"champion": 1, "challenger": 2}
+    lineage = world.client.lineage(MODEL, 2)
+    assert [v.version for v in lineage.replaces] == [1]
+    assert lineage.run is not None and lineage.run.status.value == "FINISHED"
+    assert lineage.run.tags["retraining_of"] == f"models:/{MODEL}/1"
+    # the successor trained on old + new rows, and that is its reference now
+    assert world.client.references.get(MODEL, 2).rows == 2600
+    (alert,) = run.alerts
+    assert alert.detail["retraining"]["version"] == 2
+    actions = [r.action for r in world.client.audit_log(subject=f"models:/{MODEL}", limit=100)]
+    assert "retrain.start" in actions and "retrain.finish" in actions
+    assert world.client.evaluations(MODEL, 2)[-1].passed is True
+
+
+def test_a_failing_retraining_job_is_recorded_not_hidden(world: World) -> None:
+    world.client.create_monitor(MODEL, window="1d", origin=START)
+    world.client.set_retraining(MODEL, entry_point="retrain_support:broken")
+    world.client.add_alert_rule(MODEL, "rows >= 1", action="retrain")
+    world.serve(make(50, seed=2), day=0, prefix="x")
+    (alert,) = world.client.run_monitor(MODEL, now=START + DAY).alerts
+    assert "feature store is down" in alert.detail["retraining"]["error"]
+    assert [v.version for v in world.client.model_versions(MODEL)] == [1]
+    actions = [r.action for r in world.client.audit_log(subject=f"models:/{MODEL}", limit=50)]
+    assert "retrain.fail" in actions
+
+
+def test_report_is_one_self_contained_file(world: World, tmp_path: Path) -> None:
+    world.client.create_monitor(MODEL, window="1d", origin=START)
+    world.client.add_alert_rule(MODEL, "drift_share > 0.3")
+    world.serve(make(500, seed=2), day=0, prefix="calm")
+    world.serve(make(500, seed=3, shift=1.0), day=1, prefix="shift")
+    world.client.run_monitor(MODEL, now=START + 2 * DAY)
+    path = world.client.monitor_report(MODEL, tmp_path / "out" / "report.html")
+    text = path.read_text()
+    assert "x1" in text and "segment" in text and "drift_share &gt; 0.3" in text
+    assert "http://" not in text and "https://" not in text and "<script src" not in text
+
+
+def test_a_batch_is_checked_as_a_window_of_its_own(world: World) -> None:
+    world.client.create_monitor(MODEL, window="1d")
+    batch = make(700, seed=9, shift=1.0)
+    (window,) = world.client.check_batch(MODEL, batch, label="label").closed
+    assert window.source == "batch" and window.rows == 700 and window.version == 1
+    assert window.metrics["drifted.x1"] == 1.0 and window.metrics["auc"] is not None
+
+
+def test_monitor_configuration_errors_name_the_fix(world: World) -> None:
+    with pytest.raises(NotFound, match="monitor create"):
+        world.client.run_monitor(MODEL)
+    with pytest.raises(InvalidInput):
+        world.client.create_monitor(MODEL, window="fortnightly")
+    world.client.create_monitor(MODEL)
+    with pytest.raises(AlreadyExists):
+        world.client.create_monitor(MODEL)
+    with pytest.raises(InvalidInput, match="unknown metric"):
+        world.client.add_alert_rule(MODEL, "happiness < 3")
+    with pytest.raises(InvalidInput):
+        world.client.add_webhook(MODEL, "ftp://example.com/hook")
+    with pytest.raises(InvalidInput, match="16 characters"):
+        world.client.add_webhook(MODEL, "http://127.0.0.1:9/hook", secret="short")
