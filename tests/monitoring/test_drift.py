@@ -315,3 +315,53 @@ def test_import_leaves_scipy_and_pandas_for_later() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- the fast paths equal the plain ones ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n", "m", "decimals"),
+    [(5000, 5000, None), (4000, 2500, None), (3000, 7000, 1), (1500, 1200, 0)],
+)
+def test_wasserstein_equals_scipy_with_ties_and_unequal_sizes(
+    rng: np.random.Generator, n: int, m: int, decimals: int | None
+) -> None:
+    ref, cur = rng.normal(size=n), rng.normal(0.2, 1.1, size=m)
+    if decimals is not None:  # many ties, within and across the samples
+        ref, cur = ref.round(decimals), cur.round(decimals)
+    expected = stats.wasserstein_distance(ref, cur) / np.std(ref)
+    assert drift.wasserstein_norm(ref, cur) == pytest.approx(expected, rel=1e-12)
+    assert drift.wasserstein_norm(cur, ref) == pytest.approx(
+        stats.wasserstein_distance(cur, ref) / np.std(cur), rel=1e-12
+    )
+
+
+def test_wasserstein_leaves_its_input_alone(rng: np.random.Generator) -> None:
+    ref, cur = rng.normal(size=2000), rng.normal(size=1500)
+    ref_copy, cur_copy = ref.copy(), cur.copy()
+    column_drift(pd.Series(ref), pd.Series(cur))
+    assert np.array_equal(ref, ref_copy) and np.array_equal(cur, cur_copy)
+
+
+def test_string_and_categorical_dtypes_count_like_objects(rng: np.random.Generator) -> None:
+    values = rng.choice(["a", "b", "c", None], size=4000, p=[0.5, 0.3, 0.15, 0.05])
+    other = rng.choice(["a", "b", "c", "d"], size=3000)
+    plain = column_drift(values.tolist(), other.tolist())
+    for dtype in ("str", "string", "category"):
+        ref, cur = pd.Series(values, dtype=dtype), pd.Series(other, dtype=dtype)
+        result = column_drift(ref, cur)
+        assert (result.method, result.score) == (plain.method, pytest.approx(plain.score))
+    # categories that occur in neither sample are not values: they change nothing
+    wide = pd.CategoricalDtype(["a", "b", "c", "d", "zz"])
+    two = column_drift(pd.Series(["a", "b"] * 10, dtype=wide), pd.Series(["a"] * 5, dtype=wide))
+    assert two.method == "z"
+
+
+def test_few_distinct_numbers_counted_by_hashing_keep_signed_zero_together() -> None:
+    ref = np.array([0.0, -0.0, 1.0, 2.0] * 500)
+    cur = np.array([0.0, 1.0, 1.0, 2.0, -0.0] * 300)
+    result = column_drift(ref, cur)
+    assert result.method == "jensenshannon"
+    expected = distance.jensenshannon(np.array([1000, 500, 500]), np.array([600, 600, 300]))
+    assert result.score == pytest.approx(expected, rel=1e-12)

@@ -6,6 +6,7 @@ successor."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -187,7 +188,7 @@ def test_count_windows_close_every_n_rows(world: World) -> None:
     world.serve(make(110, seed=4), day=2, prefix="c")
     assert [w.rows for w in world.client.run_monitor(MODEL).closed] == [250]
     windows = world.client.monitor_windows(MODEL)
-    assert all(a.end <= b.start for a, b in zip(windows, windows[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(windows))
 
 
 def test_drift_is_found_in_the_shifted_window_only(world: World) -> None:
@@ -209,7 +210,7 @@ def test_late_labels_join_and_move_performance(world: World) -> None:
     ids = world.serve(frame, day=0, prefix="p")
     (window,) = world.client.run_monitor(MODEL, now=START + DAY).closed
     assert window.metrics["label_coverage"] == 0.0 and window.metrics.get("auc") is None
-    logged = world.client.log_labels(ids[:400] + ["nobody"], [*frame["label"][:400], 1])
+    logged = world.client.log_labels([*ids[:400], "nobody"], [*frame["label"][:400], 1])
     assert (logged.stored, logged.unmatched) == (401, 1)
     (refreshed,) = world.client.run_monitor(MODEL, now=START + DAY).refreshed
     assert refreshed.id == window.id and refreshed.labeled == 400

@@ -124,10 +124,43 @@ def test_release_promotes_the_candidate_that_passed_its_gates(story):
     assert [c["name"] for c in failed.failed_checks()] == ["slice:region=north:auc"]
     assert "slice:region=north:auc" in story.output  # shown to the user, visibly
     assert client.evaluations("churn", 1)[0].passed
-    assert client.get_registered_model("churn").aliases == {"champion": 1}
     approvals = client.decisions("churn", 1)
     assert [(a.reviewer, a.decision.value) for a in approvals] == [("dana", "approved")]
     assert "cannot approve it: another reviewer must" in story.output
+
+
+def test_production_detects_the_shift_retrains_and_promotes_generation_two(story):
+    produced = story.result.production
+    client = fluent.client()
+    windows = client.monitor_windows("churn")
+    normal = [w for w in windows if w.end <= 1772323200000]  # before 2026-03-01
+    shifted = [w for w in windows if w.start >= 1772409600000 and w.rows]  # from 2026-03-02
+    assert normal and all(w.metrics["dataset_drift"] == 0.0 for w in normal)
+    assert all(w.metrics["drifted_columns"] == 0.0 for w in normal)
+    assert max(w.metrics["drift_share"] for w in shifted) >= 0.2
+    assert min(w.metrics["auc"] for w in shifted if w.metrics.get("auc")) < 0.75
+    rules = {a.rule for a in client.monitor_alerts("churn")}
+    assert rules == {"drift_share >= 0.2", "auc < 0.75 over 14 days"}
+    assert produced.webhooks_verified == produced.alerts > 0
+    # the challenger passed its gates, was approved by the reviewer and is the champion now
+    new = produced.challenger
+    assert produced.promoted and produced.generations == [1, new]
+    assert client.get_registered_model("churn").aliases == {"champion": new}
+    assert client.get_model_version("churn", new).replaces_version == 1
+    assert client.evaluations("churn", new)[-1].passed
+    assert [(a.reviewer, a.decision.value) for a in client.decisions("churn", new)] == [
+        ("dana", "approved")
+    ]
+    lineage = client.lineage("churn", new)
+    assert [v.version for v in lineage.replaces] == [1]
+    assert {i.dataset.name for i in lineage.inputs if i.context == "train"} == {
+        "churn-train-production"
+    }
+    actions = [r.action for r in client.audit_log(subject="models:/churn", limit=500)]
+    assert {"monitor.create", "retrain.start", "retrain.finish"} <= set(actions)
+    page = produced.report.read_text()
+    assert "monthly_charges" in page and "http://" not in page and "https://" not in page
+    assert "generation 2" in story.output
 
 
 def test_release_writes_the_card_and_a_verified_audit_trail(story):

@@ -106,7 +106,7 @@ def test_public_surface_is_pinned() -> None:
             *("FilterSyntaxError", "InvalidInput", "Metric", "ModeldeckError", "NotFound"),
             *("GateFailed", "PermissionDenied", "approve", "get_model_version", "promote"),
             *("register_model", "reject", "edit_model_card", "evaluate_model", "load_model"),
-            *("log_model", "model_card"),
+            *("log_model", "model_card", "log_labels"),
             *("Run", "RunStatus", "__version__", "active_run", "download_artifact", "end_run"),
             *("flush", "get_metric_history", "get_run", "log_artifact", "log_dataset"),
             *("log_dict", "log_figure", "log_metric", "log_metrics", "log_param", "log_params"),

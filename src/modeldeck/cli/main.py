@@ -22,6 +22,7 @@ from modeldeck.cli import (
     deployments,
     experiments,
     models,
+    monitor,
     predict,
     quickstart,
     render,
@@ -64,6 +65,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(models.app, name="models")
 app.add_typer(deployments.app, name="deployments")
+app.add_typer(monitor.app, name="monitor")
 app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")

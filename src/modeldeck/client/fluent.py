@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from modeldeck.models.package import ModelInfo
     from modeldeck.models.predictor import Predictor
     from modeldeck.models.signature import Signature
+    from modeldeck.monitoring.labels import LabelsLogged
 
 _lock = threading.RLock()
 _client: LocalClient | None = None
@@ -432,6 +433,19 @@ def evaluate_model(
 ) -> Evaluation:
     """Run the validation gates of ``name`` on ``version`` over ``data``; store the evidence."""
     return client().evaluate_model(name, version, data, policy=policy)
+
+
+# monitoring ----------------------------------------------------------------------------------
+
+
+def log_labels(
+    request_ids: Sequence[Any], labels: Sequence[Any], *, rows: Sequence[int] | None = None
+) -> LabelsLogged:
+    """Ground truth for logged predictions, joined by request id (and ``rows``, 0 by default:
+    the row of a request that scored several). Labels may arrive long after the predictions;
+    sending one again replaces it. ``unmatched`` counts labels whose prediction is not logged
+    (yet)."""
+    return client().log_labels(request_ids, labels, rows=rows)
 
 
 def _forget_after_fork() -> None:

@@ -434,7 +434,13 @@ class MonitoringMethods:
                     }
                 )
             detail: dict[str, Any] = {"deliveries": deliveries}
-            if alert.action == "retrain":
+            pending = self._pending_challenger(model, alert.detail.get("version"))
+            if alert.action == "retrain" and pending is not None:
+                detail["retraining"] = {
+                    "skipped": f"version {pending} (challenger) already replaces version "
+                    f"{alert.detail.get('version')}; promote or drop it first"
+                }
+            elif alert.action == "retrain":
                 try:
                     result = self.retrain(model, alert=alert)
                 except Exception as failed:  # a broken job must not stop the monitor
@@ -449,6 +455,16 @@ class MonitoringMethods:
                     }
             done.append(self.monitors.record(alert.id, detail))
         return done, retrained
+
+    def _pending_challenger(self, model: str, version: Any) -> int | None:
+        """The challenger already retrained from ``version``, if there is one."""
+        from modeldeck.monitoring.retraining import CHALLENGER
+
+        challenger = self.get_registered_model(model).aliases.get(CHALLENGER)
+        if challenger is None or version is None:
+            return None
+        found = self.get_model_version(model, challenger)
+        return challenger if found.replaces_version == int(version) else None
 
     def _served(self, model: str) -> int:
         registered = self.get_registered_model(model)

@@ -23,7 +23,13 @@ they compare the frequencies of each value, like chi-squared.
 Memory: the frequency methods (``chisquare``, ``z``, ``jensenshannon``, ``psi``) only need
 counts, so :class:`CategoryCounts` and :class:`Histogram` build those chunk by chunk and the
 ``*_from_counts`` functions finish the job. ``ks`` and ``wasserstein`` need both samples
-whole (scipy sorts them), so they hold one column at a time, never the whole frame twice.
+whole (they sort them), so they hold one column at a time, never the whole frame twice.
+
+Speed: categories are counted by pandas on the column as it is (``value_counts``: hashing,
+no Python object per row for string or categorical dtypes), numeric columns with few distinct
+values by hashing too, and ``wasserstein`` sorts each sample once and merges the two sorted
+runs, where scipy argsorts each and sorts and searches their concatenation again: 20 columns
+of 1,000,000 rows take about 2.5 s instead of 11 s on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -122,7 +128,7 @@ class CategoryCounts:
         self.total = 0
 
     def update(self, chunk: Any) -> CategoryCounts:
-        values, counts = _value_counts(_categorical_values(chunk))
+        values, counts = _count_categories(chunk)
         for value, count in zip(values.tolist(), counts.tolist(), strict=True):
             self._counts[value] = self._counts.get(value, 0) + count
         self.total += int(counts.sum())
@@ -194,11 +200,42 @@ def ks(reference: FloatArray, current: FloatArray) -> tuple[float, float]:
 
 
 def wasserstein_norm(reference: FloatArray, current: FloatArray) -> float:
-    """First Wasserstein distance divided by the reference std (at least 0.001)."""
-    from scipy import stats
+    """First Wasserstein distance divided by the reference std (at least 0.001).
 
+    The distance is ``scipy.stats.wasserstein_distance``'s, computed the same way (the area
+    between the two empirical CDFs over the merged values) without its validation and
+    argsorts: both samples are sorted, and one stable argsort merges the two sorted runs
+    (timsort: linear), which also says which sample each merged value came from.
+    """
+    reference = np.asarray(reference, dtype=np.float64)
     norm = max(float(np.std(reference)), STD_FLOOR)
-    return float(stats.wasserstein_distance(reference, current)) / norm
+    both = np.concatenate([reference, np.asarray(current, dtype=np.float64)])
+    both[: reference.size].sort()  # each sample sorted in place, in the one copy
+    both[reference.size :].sort()
+    return _wasserstein_sorted(both, reference.size) / norm
+
+
+def _wasserstein_sorted(both: FloatArray, n: int) -> float:
+    """W1 of two finite, non-empty samples, ``both[:n]`` and ``both[n:]``, each sorted: the
+    sum of |F_u - F_v| times the gaps between the merged values."""
+    m = both.size - n
+    order = np.argsort(both, kind="stable")  # u before v among ties, as searchsorted "right"
+    gaps = np.diff(both[order])
+    del both
+    # after the k-th merged value (k = 1..n+m-1), F_u = (u's among them) / n; where the
+    # next value ties with this one the gap is 0, so the partial counts inside a tie are moot
+    from_u = np.cumsum(order[:-1] < n)
+    del order
+    cdf_u = from_u / n
+    cdf_v = np.arange(1, n + m, dtype=np.float64)  # values seen so far, then v's share
+    cdf_v -= from_u
+    del from_u
+    cdf_v /= m
+    cdf_u -= cdf_v  # in place from here on: one column of 2 x 1,000,000 rows is 16 MB a copy
+    del cdf_v
+    np.abs(cdf_u, out=cdf_u)
+    cdf_u *= gaps
+    return float(np.sum(cdf_u))
 
 
 def chi2_from_counts(
@@ -273,25 +310,52 @@ def psi(reference: Any, current: Any) -> float:
 
 
 def _frequencies(reference: Any, current: Any) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    ref, cur = _as_values(reference), _as_values(current)
-    if ref.dtype.kind == "f" and cur.dtype.kind == "f":
-        ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
-        values = np.unique(np.concatenate([ref, cur]))
-        return (
-            np.bincount(np.searchsorted(values, ref), minlength=values.size),
-            np.bincount(np.searchsorted(values, cur), minlength=values.size),
-        )
+    ref, cur = _values_or_series(reference), _values_or_series(current)
+    if _is_numbers(ref) and _is_numbers(cur):
+        return _number_frequencies(_finite(ref), _finite(cur))
     return aligned_counts(CategoryCounts().update(ref).counts, CategoryCounts().update(cur).counts)
 
 
 def _binned(reference: Any, current: Any) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    ref, cur = _as_values(reference), _as_values(current)
-    if ref.dtype.kind == "f" and cur.dtype.kind == "f":
-        ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
-        if np.unique(ref).size > HISTOGRAM_DISTINCT:
+    ref, cur = _values_or_series(reference), _values_or_series(current)
+    if _is_numbers(ref) and _is_numbers(cur):
+        ref, cur = _finite(ref), _finite(cur)
+        if _more_distinct_than(ref, HISTOGRAM_DISTINCT):
             edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins="sturges")
             return np.histogram(ref, edges)[0], np.histogram(cur, edges)[0]
+        return _number_frequencies(ref, cur)
     return _frequencies(ref, cur)
+
+
+def _number_frequencies(
+    reference: FloatArray, current: FloatArray
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Counts of each finite value over the sorted union of both samples' values, counted by
+    hashing (linear) rather than by sorting millions of rows."""
+    ref_values, ref_counts = _number_counts(reference)
+    cur_values, cur_counts = _number_counts(current)
+    values = np.union1d(ref_values, cur_values)
+    ref_aligned = np.zeros(values.size, dtype=np.int64)
+    cur_aligned = np.zeros(values.size, dtype=np.int64)
+    # add, not assign: the hash may keep 0.0 and -0.0 apart where the sort merges them
+    np.add.at(ref_aligned, np.searchsorted(values, ref_values), ref_counts)
+    np.add.at(cur_aligned, np.searchsorted(values, cur_values), cur_counts)
+    return ref_aligned, cur_aligned
+
+
+def _number_counts(values: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
+    import pandas as pd
+
+    counted = pd.Series(values, copy=False).value_counts(sort=False, dropna=True)
+    keys: FloatArray = counted.index.to_numpy(dtype=np.float64)
+    counts: NDArray[np.int64] = np.asarray(counted.to_numpy(), dtype=np.int64)
+    return keys, counts
+
+
+def _more_distinct_than(values: FloatArray, limit: int) -> bool:
+    if np.unique(values[: 50 * limit]).size > limit:  # a head usually settles it
+        return True
+    return _number_counts(values)[0].size > limit
 
 
 # --- one column, a whole frame -------------------------------------------------------------
@@ -310,24 +374,27 @@ def column_drift(
     if method is not None:
         _check_method(method, column or None)
     name = f"column {column!r}" if column else "the column"
-    ref, cur = _as_values(reference), _as_values(current)
-    kind: Kind = "numeric" if ref.dtype.kind == "f" and cur.dtype.kind == "f" else "categorical"
-    ref_counts = cur_counts = np.zeros(0, dtype=np.int64)
+    ref, cur = _values_or_series(reference), _values_or_series(current)
+    kind: Kind = "numeric" if _is_numbers(ref) and _is_numbers(cur) else "categorical"
+    ref_counts = cur_counts = None
     if kind == "numeric":
-        ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
-    else:
-        ref, cur = _categorical_values(ref), _categorical_values(cur)
-    if ref.size == 0 or cur.size == 0:
-        which = "reference" if ref.size == 0 else "current"
-        raise InvalidInput(f"{name}: the {which} sample is empty (missing values left out)")
-    if kind == "numeric":
-        distinct = _distinct_numbers(ref, cur)
+        ref, cur = _finite(ref), _finite(cur)
+        ref_rows, cur_rows = ref.size, cur.size
     else:
         ref_counts, cur_counts = aligned_counts(
             CategoryCounts().update(ref).counts, CategoryCounts().update(cur).counts
         )
-        distinct = ref_counts.size
-    chosen = method or choose_method(ref.size, kind, distinct)
+        ref_rows, cur_rows = int(ref_counts.sum()), int(cur_counts.sum())
+    if ref_rows == 0 or cur_rows == 0:
+        which = "reference" if ref_rows == 0 else "current"
+        raise InvalidInput(f"{name}: the {which} sample is empty (missing values left out)")
+    if kind == "numeric":
+        distinct = _distinct_numbers(ref, cur)
+        if distinct <= NUMERIC_DISTINCT:  # counted whole: keep the counts
+            ref_counts, cur_counts = _number_frequencies(ref, cur)
+    else:
+        distinct = ref_counts.size if ref_counts is not None else 0
+    chosen = method or choose_method(ref_rows, kind, distinct)
     if chosen in NUMERIC_ONLY and kind != "numeric":
         raise InvalidInput(f"{name}: {chosen!r} needs a numeric column, it holds categories")
     limit = (
@@ -341,7 +408,7 @@ def column_drift(
     elif chosen == "wasserstein":
         score = wasserstein_norm(ref, cur)
     else:
-        if kind == "numeric":
+        if ref_counts is None or cur_counts is None:  # numeric, many distinct values
             counter = _binned if chosen in ("jensenshannon", "psi") else _frequencies
             ref_counts, cur_counts = counter(ref, cur)
         finish = _FROM_COUNTS[chosen]
@@ -425,7 +492,7 @@ def _distinct_numbers(reference: FloatArray, current: FloatArray) -> int:
     head = np.unique(np.concatenate([reference[:1000], current[:1000]])).size
     if head > NUMERIC_DISTINCT:
         return int(head)
-    return int(np.unique(np.concatenate([reference, current])).size)
+    return int(_number_frequencies(reference, current)[0].size)
 
 
 def _check_threshold(threshold: float, method: str, name: str) -> float:
@@ -453,33 +520,47 @@ def _as_values(data: Any) -> NDArray[Any]:
     return objects
 
 
+def _values_or_series(data: Any) -> Any:
+    """Numeric data as float64 (:func:`_as_values`); a pandas Series of anything else as it
+    is, since pandas counts its values without making a Python object of each row."""
+    if hasattr(data, "value_counts") and hasattr(data, "dtype") and getattr(data, "ndim", 1) == 1:
+        from pandas.api import types
+
+        if not types.is_numeric_dtype(data.dtype) or types.is_bool_dtype(data.dtype):
+            return data
+    return _as_values(data)
+
+
+def _is_numbers(values: Any) -> bool:
+    return isinstance(values, np.ndarray) and values.dtype.kind == "f"
+
+
+def _finite(values: FloatArray) -> FloatArray:
+    """The finite values (no copy when all are)."""
+    keep = np.isfinite(values)
+    if keep.all():
+        return values
+    finite: FloatArray = values[keep]
+    return finite
+
+
 def _numeric_values(data: Any) -> FloatArray:
     values = _as_values(data)
     if values.dtype.kind != "f":
         raise InvalidInput("a histogram needs numeric values")
-    finite: FloatArray = values[np.isfinite(values)]
-    return finite
+    return _finite(values)
 
 
-def _categorical_values(data: Any) -> NDArray[Any]:
-    values = _as_values(data)
-    if values.dtype.kind == "f":
-        present: NDArray[Any] = values[~np.isnan(values)]
-        return present
+def _count_categories(data: Any) -> tuple[NDArray[Any], NDArray[np.int64]]:
+    """Each value present and how often it occurs; missing values (None, NaN, NaT, NA) are
+    not counted. pandas hashes, so mixed types (numbers and text) count without an order."""
     import pandas as pd
 
-    present = values[~pd.isna(values)]
-    return present
-
-
-def _value_counts(values: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
-    if values.dtype.kind == "f":
-        unique, counts = np.unique(values, return_counts=True)
-        found: NDArray[Any] = np.asarray(unique)
-        return found, np.asarray(counts, dtype=np.int64)
-    import pandas as pd
-
-    # pandas hashes, so mixed types (numbers and text) count without needing an order
-    counted = pd.Series(values, dtype=object).value_counts(sort=False)
+    values = _values_or_series(data)
+    if isinstance(values, np.ndarray):
+        values = pd.Series(values, dtype=values.dtype if _is_numbers(values) else object)
+    counted = values.value_counts(sort=False, dropna=True)
+    if len(counted) and counted.min() == 0:
+        counted = counted[counted > 0]  # the unused categories of a Categorical
     keys: NDArray[Any] = counted.index.to_numpy(dtype=object)
     return keys, np.asarray(counted.to_numpy(dtype=np.int64), dtype=np.int64)

@@ -96,8 +96,9 @@ class Monitors:
             registry_rows.model_row(conn, check.check_name(model, "model name"))
             if rows.find_monitor(conn, model) is not None:
                 raise AlreadyExists(
-                    f"model {model!r} already has a monitor; change it with "
-                    f"`modeldeck monitor set {model} ...` or see `modeldeck monitor status {model}`"
+                    f"model {model!r} already has a monitor; see it with "
+                    f"`modeldeck monitor status {model}` and change its rules with "
+                    f"`modeldeck monitor rule add {model} ...`"
                 )
             values = {
                 "id": uuid.uuid4().hex,

@@ -128,7 +128,9 @@ def make_churn(
     )
     # The shifted segment's customers become price-sensitive: the reference model no longer
     # describes them, which is what a performance monitor should notice.
-    logit = logit + np.where(shifted, drift * (0.3 + 0.03 * (monthly - 65.0)), 0.0)
+    # A competitor also courts the segment's loyal customers: long tenure now raises the odds.
+    concept = 0.3 + 0.03 * (monthly - 65.0) + 0.12 * (tenure - 24) - _CONTRACT_LOGIT[contract]
+    logit = logit + np.where(shifted, drift * concept, 0.0)
     churned = (label_u < 1.0 / (1.0 + np.exp(-logit))).astype(np.int64)
 
     event_time = (pd.Timestamp(start) + pd.to_timedelta(event_seconds, unit="s")).as_unit("us")

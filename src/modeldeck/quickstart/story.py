@@ -38,6 +38,7 @@ class QuickstartResult:
     best_value: float
     champion_version: int | None = None
     versions: dict[str, int] = field(default_factory=dict)  # candidate -> registered version
+    production: Any = None  # the third act's ProductionResult, when a champion was released
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,20 @@ def run_quickstart(console: Console, *, n_rows: int = 5000, seed: int = 7) -> Qu
     from modeldeck.quickstart.release import release
 
     released = release(console, run_ids, results, evaluation)
+    produced = None
+    if released.champion_version is not None:
+        from dataclasses import replace
+
+        from modeldeck.client import fluent
+        from modeldeck.quickstart.production import production
+        from modeldeck.quickstart.release import REVIEWER
+
+        client = fluent.client()
+        reviewer = type(client)(replace(client.settings, user=REVIEWER))
+        try:
+            produced = production(console, client, reviewer, released.champion_version)
+        finally:
+            reviewer.close()
     result = QuickstartResult(
         experiment=EXPERIMENT,
         parent_run_id=parent.id,
@@ -106,6 +121,7 @@ def run_quickstart(console: Console, *, n_rows: int = 5000, seed: int = 7) -> Qu
         best_value=best_value,
         champion_version=released.champion_version,
         versions=released.versions,
+        production=produced,
     )
     _print_next_steps(console, result, released, time.perf_counter() - started)
     return result
@@ -354,6 +370,7 @@ def _print_next_steps(
             f"  [cyan]modeldeck models lineage churn {version}[/]\n"
             f"  [cyan]modeldeck models card churn {version}[/]\n"
             f"  [cyan]modeldeck audit log --subject models:/churn[/]\n"
+            f"  [cyan]modeldeck monitor status churn[/]\n"
             f"  [cyan]modeldeck models evaluate churn {version} --data {released.eval_path} "
             f"--policy {released.policy_path}[/]",
             title="Next steps",
