@@ -90,9 +90,10 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, backend_url: str) -> Iterator[World]:
+    """Every test runs on the embedded store and, where a server is reachable, PostgreSQL."""
     home = tmp_path / "md"
-    settings = Settings(home, f"sqlite:///{home / 'modeldeck.db'}", str(home / "objects"), "ann")
+    settings = Settings(home, backend_url, str(home / "objects"), "ann")
     client = LocalClient(settings)
     train = make(2000, seed=1)
     run = client.create_run("churn")
