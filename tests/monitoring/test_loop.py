@@ -368,3 +368,36 @@ def test_monitor_configuration_errors_name_the_fix(world: World) -> None:
         world.client.add_webhook(MODEL, "ftp://example.com/hook")
     with pytest.raises(InvalidInput, match="16 characters"):
         world.client.add_webhook(MODEL, "http://127.0.0.1:9/hook", secret="short")
+
+
+def test_a_batch_reads_the_same_from_a_frame_a_parquet_file_and_dask(
+    world: World, tmp_path: Path
+) -> None:
+    import dask.dataframe as dd
+
+    from modeldeck.monitoring import sources
+
+    world.client.create_monitor(MODEL, window="1d")
+    batch = make(3000, seed=9, shift=1.0)
+    batch.loc[::300, "x2"] = np.nan  # rows the model refuses: counted, not fatal
+    path = tmp_path / "batch.parquet"
+    batch.to_parquet(path, row_group_size=500)
+    chunked = sources.source(path, chunk_rows=700)
+    assert [len(c) for c in chunked.chunks()] == [700, 700, 700, 700, 200]
+    found = {}
+    for name, data in (
+        ("frame", batch),
+        ("parquet", chunked),
+        ("dask", dd.from_pandas(batch, npartitions=4)),
+    ):
+        (window,) = world.client.check_batch(MODEL, data, label="label").closed
+        found[name] = window
+    frame = found["frame"].metrics
+    for name in ("parquet", "dask"):
+        other = found[name].metrics
+        assert other.keys() == frame.keys()
+        for key, value in frame.items():
+            assert other[key] == pytest.approx(value, abs=1e-12), (name, key)
+    assert frame["missing_share"] > 0 and frame["drifted.x1"] == 1.0
+    assert all(w.detail["refused_rows"] == 10 for w in found.values())
+    assert frame["labeled"] == 2990

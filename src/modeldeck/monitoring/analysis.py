@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from modeldeck.models.signature import Signature
+    from modeldeck.monitoring.sources import Source
 
 CHART_BINS = 20
 CHART_CATEGORIES = 20
@@ -127,27 +128,30 @@ def _like(values: pd.Series, reference: pd.Series) -> pd.Series:
 
 def analyse(
     reference: ReferenceData,
-    current: pd.DataFrame,
+    current: pd.DataFrame | Source,
     scores: pd.Series | None,
     settings: Settings,
 ) -> tuple[dict[str, float | None], dict[str, Any]]:
-    """Drift, prediction drift and quality of ``current`` against ``reference``."""
-    from modeldeck.monitoring.quality import check_quality
+    """Drift, prediction drift and quality of ``current`` (a frame, or a :class:`Source`
+    read column by column and chunk by chunk) against ``reference``."""
+    import pandas as pd
 
-    metrics: dict[str, float | None] = {"rows": float(len(current))}
+    from modeldeck.monitoring.sources import FrameSource
+
+    data: Source = FrameSource(current) if isinstance(current, pd.DataFrame) else current
+    rows = data.rows()
+    metrics: dict[str, float | None] = {"rows": float(rows)}
     columns: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
     methods, thresholds = dict(settings.methods or {}), dict(settings.thresholds or {})
+    present = set(data.columns)
     drifted = compared = 0
     for name in reference.frame.columns:
-        ref = _plain(reference.frame[name])
         try:
-            result = drift.column_drift(
-                ref,
-                current[name],
-                method=methods.get(name),
-                threshold=thresholds.get(name),
-                column=name,
+            if name not in present:
+                raise InvalidInput(f"column {name!r} is missing from the current data")
+            result, column = _compare(
+                _plain(reference.frame[name]), data, name, methods.get(name), thresholds.get(name)
             )
         except InvalidInput as problem:
             errors[name] = str(problem)
@@ -156,7 +160,7 @@ def analyse(
         drifted += result.drifted
         metrics[f"drift_score.{name}"] = _finite(result.score)
         metrics[f"drifted.{name}"] = float(result.drifted)
-        columns.append(_column(result, ref, current[name]))
+        columns.append(column)
     share = drifted / compared if compared else None
     metrics["drift_share"] = share
     metrics["drifted_columns"] = float(drifted)
@@ -173,7 +177,7 @@ def analyse(
             metrics["prediction_drift"] = float(result.drifted)
             metrics["prediction_drift_score"] = _finite(result.score)
 
-    quality = check_quality(current, reference.profile, reference.signature)
+    quality = _quality(reference, data)
     metrics.update({k: _finite(v) for k, v in quality.metrics().items()})
     detail = {
         "columns": columns,
@@ -228,7 +232,76 @@ def _plain(series: Any) -> Any:
     return series
 
 
-def _column(result: drift.ColumnDrift, reference: Any, current: Any) -> dict[str, Any]:
+def _compare(
+    reference: Any, data: Source, name: str, method: str | None, threshold: float | None
+) -> tuple[drift.ColumnDrift, dict[str, Any]]:
+    """One column's verdict: numbers are compared whole (one column in memory at a time),
+    anything else by its value counts, which a chunked or Dask source computes without
+    holding the rows; both sides' values count as text, as logged JSON holds them."""
+    import pandas as pd
+    from pandas.api import types
+
+    ref_numeric = types.is_numeric_dtype(reference.dtype) and not types.is_bool_dtype(
+        reference.dtype
+    )
+    if ref_numeric and data.is_numeric(name):
+        current = data.column(name)
+        result = drift.column_drift(
+            reference, current, method=method, threshold=threshold, column=name
+        )
+        return result, _column(result, reference, current)
+    ref_counts = _text_counts(pd.Series(reference).value_counts(dropna=True, sort=False).items())
+    cur_counts = _text_counts(data.counts(name).items())
+    result = drift.counts_drift(
+        ref_counts, cur_counts, method=method, threshold=threshold, column=name
+    )
+    labels = [k for k, _ in sorted(ref_counts.items(), key=lambda kv: -kv[1])][:CHART_CATEGORIES]
+    seen = set(labels)
+    labels += [k for k, _ in sorted(cur_counts.items(), key=lambda kv: -kv[1]) if k not in seen][
+        : CHART_CATEGORIES - len(labels)
+    ]
+    rows = data.rows()
+    column = _verdict(result) | {
+        "distribution": {
+            "kind": "categorical",
+            "labels": labels,
+            "reference": [ref_counts.get(k, 0) for k in labels],
+            "current": [cur_counts.get(k, 0) for k in labels],
+        },
+        "reference_summary": _summary("categorical", reference),
+        "current_summary": {
+            "rows": rows,
+            "missing": _finite(1 - sum(cur_counts.values()) / rows) if rows else None,
+            "distinct": len(cur_counts),
+            **({"top": max(cur_counts, key=cur_counts.__getitem__)} if cur_counts else {}),
+        },
+    }
+    return result, column
+
+
+def _text_counts(items: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value, count in items:
+        if int(count) > 0:
+            key = str(value)
+            out[key] = out.get(key, 0) + int(count)
+    return out
+
+
+def _quality(reference: ReferenceData, data: Source) -> Any:
+    from modeldeck.monitoring.quality import QualityAccumulator
+
+    wanted = [c for c in reference.frame.columns if c in set(data.columns)]
+    signature = reference.signature
+    if signature is not None:
+        wanted += [c for c in signature.columns if c in set(data.columns) and c not in wanted]
+    accumulator = QualityAccumulator(reference.profile, signature)
+    for chunk in data.chunks(wanted):
+        accumulator.update(chunk)
+    return accumulator.result()
+
+
+def _verdict(result: drift.ColumnDrift) -> dict[str, Any]:
     return {
         "name": result.column,
         "kind": result.kind,
@@ -236,6 +309,11 @@ def _column(result: drift.ColumnDrift, reference: Any, current: Any) -> dict[str
         "score": _finite(result.score),
         "threshold": result.threshold,
         "drifted": result.drifted,
+    }
+
+
+def _column(result: drift.ColumnDrift, reference: Any, current: Any) -> dict[str, Any]:
+    return _verdict(result) | {
         "distribution": _distribution(result.kind, reference, current),
         "reference_summary": _summary(result.kind, reference),
         "current_summary": _summary(result.kind, current),

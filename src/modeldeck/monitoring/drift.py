@@ -373,17 +373,53 @@ def column_drift(
     current; ``method`` and ``threshold`` default as the module's docstring says."""
     if method is not None:
         _check_method(method, column or None)
-    name = f"column {column!r}" if column else "the column"
     ref, cur = _values_or_series(reference), _values_or_series(current)
     kind: Kind = "numeric" if _is_numbers(ref) and _is_numbers(cur) else "categorical"
     ref_counts = cur_counts = None
     if kind == "numeric":
         ref, cur = _finite(ref), _finite(cur)
-        ref_rows, cur_rows = ref.size, cur.size
     else:
         ref_counts, cur_counts = aligned_counts(
             CategoryCounts().update(ref).counts, CategoryCounts().update(cur).counts
         )
+    return _judge(column, kind, (ref, cur), (ref_counts, cur_counts), method, threshold)
+
+
+def counts_drift(
+    reference: Mapping[Any, int],
+    current: Mapping[Any, int],
+    *,
+    method: str | None = None,
+    threshold: float | None = None,
+    column: str = "",
+) -> ColumnDrift:
+    """Drift of a categorical column given only its value counts (value -> count, missing
+    values left out), as a chunked reader or Dask's ``value_counts`` give them: no row needs
+    to be held. The same methods and verdicts as :func:`column_drift` on the rows."""
+    if method is not None:
+        _check_method(method, column or None)
+    ref_counts, cur_counts = aligned_counts(reference, current)
+    empty: NDArray[Any] = np.zeros(0, dtype=object)
+    return _judge(
+        column, "categorical", (empty, empty), (ref_counts, cur_counts), method, threshold
+    )
+
+
+def _judge(
+    column: str,
+    kind: Kind,
+    samples: tuple[Any, Any],
+    counts: tuple[NDArray[np.int64] | None, NDArray[np.int64] | None],
+    method: str | None,
+    threshold: float | None,
+) -> ColumnDrift:
+    name = f"column {column!r}" if column else "the column"
+    ref, cur = samples
+    ref_counts, cur_counts = counts
+    if kind == "numeric":
+        ref_rows, cur_rows = ref.size, cur.size
+    else:
+        assert ref_counts is not None and cur_counts is not None
         ref_rows, cur_rows = int(ref_counts.sum()), int(cur_counts.sum())
     if ref_rows == 0 or cur_rows == 0:
         which = "reference" if ref_rows == 0 else "current"

@@ -42,6 +42,8 @@ from modeldeck.storage.metadata import registry as registry_rows
 if TYPE_CHECKING:
     import pandas as pd
 
+    from modeldeck.monitoring.sources import Source
+
 DAY_MS = 86_400_000
 MAX_WINDOW_ROWS = 1_000_000
 DEFAULT_WINDOW = "1d"
@@ -252,21 +254,27 @@ class Monitors:
     def check_batch(
         self,
         model: str,
-        frame: pd.DataFrame,
+        data: pd.DataFrame | Source,
         *,
         version: int,
         predictions: Sequence[Any],
         probabilities: Any,
         labels: Sequence[Any] | None = None,
+        refused: int = 0,
     ) -> tuple[WindowResult, list[Alert]]:
-        """Analyse a batch (its predictions already computed) as a window of its own."""
+        """Analyse a batch (its predictions already computed) as a window of its own; a
+        :class:`~modeldeck.monitoring.sources.Source` is read column by column.
+        ``predictions`` cover the rows the model accepted; ``refused`` counts the others."""
+        from modeldeck.monitoring.sources import source
+
         monitor = self.get(model)
         reference = self.references.load(model, version)
-        current = frame_from_inputs(_records(frame), reference)
+        current = source(data)
         outputs = _outputs(predictions, probabilities)
         labels = list(labels) if labels is not None else [None] * len(outputs)
         now = self.clock()
         metrics, detail = self._analyse(monitor, reference, current, outputs, labels)
+        detail["refused_rows"] = refused
         with self.db.write() as conn:
             last = rows.windows(conn, monitor.id, source="batch", limit=1)
             start = max(now, last[-1].start + 1) if last else now
@@ -279,7 +287,7 @@ class Monitors:
                     "source": "batch",
                     "window_start": start,
                     "window_end": start + 1,
-                    "rows": len(current),
+                    "rows": current.rows(),
                     "metrics": metrics,
                     "detail": detail,
                     "labeled": sum(label is not None for label in labels),
@@ -428,7 +436,7 @@ class Monitors:
         self,
         monitor: Monitor,
         reference: ReferenceData,
-        current: pd.DataFrame,
+        current: pd.DataFrame | Source,
         outputs: Sequence[Mapping[str, Any]],
         labels: Sequence[Any],
     ) -> tuple[dict[str, float | None], dict[str, Any]]:
@@ -543,10 +551,6 @@ def check_millis(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
         raise InvalidInput(f"{what} must be milliseconds since the epoch, got {value!r}")
     return value
-
-
-def _records(frame: pd.DataFrame) -> list[Mapping[str, Any]]:
-    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def _served_version(found: Sequence[Any]) -> int | None:

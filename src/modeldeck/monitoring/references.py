@@ -160,6 +160,35 @@ def predict(predictor: Predictor, frame: pd.DataFrame, task: str | None) -> tupl
     return list(np.asarray(predictions).tolist()), probabilities
 
 
+def predict_valid(
+    predictor: Predictor, frame: pd.DataFrame, task: str | None
+) -> tuple[list[int], Any, Any]:
+    """Predict the rows the model accepts: ``(positions kept, predictions, probabilities)``.
+    A batch under monitoring may break the signature (that is a quality finding, not a
+    reason to stop), so a refused chunk is halved until the refused rows are isolated."""
+    from modeldeck.models.signature import SignatureError
+
+    try:
+        predictions, probabilities = predict(predictor, frame, task)
+        return list(range(len(frame))), predictions, probabilities
+    except SignatureError:
+        if len(frame) <= 1:
+            return [], [], None
+    import numpy as np
+
+    middle = len(frame) // 2
+    kept: list[int] = []
+    predictions = []
+    parts = []
+    for offset, part in ((0, frame.iloc[:middle]), (middle, frame.iloc[middle:])):
+        rows, predicted, proba = predict_valid(predictor, part, task)
+        kept += [offset + r for r in rows]
+        predictions += list(predicted)
+        if proba is not None and len(rows):
+            parts.append(np.asarray(proba))
+    return kept, predictions, (np.concatenate(parts) if parts else None)
+
+
 def _parquet(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
