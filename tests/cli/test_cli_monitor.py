@@ -231,6 +231,11 @@ def test_check_a_parquet_batch(cli, store: LocalClient, tmp_path: Path) -> None:
     raw = json.loads(cli("monitor", "check", MODEL, str(path), "--json").stdout)
     (window,) = raw["closed"]
     assert window["source"] == "batch" and {c["name"] for c in window["columns"]} == {"x1", "x2"}
+    with_dask = json.loads(cli("monitor", "check", MODEL, str(path), "--dask", "--json").stdout)
+    (same,) = with_dask["closed"]
+    assert same["metrics"] == pytest.approx(window["metrics"])
+    lone = cli("monitor", "check", MODEL, str(path), "--scheduler", "tcp://127.0.0.1:1")
+    assert lone.exit_code == 1 and "--scheduler goes with --dask" in lone.stderr
 
 
 def test_errors_name_the_fix(cli, store: LocalClient) -> None:

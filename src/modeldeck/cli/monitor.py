@@ -7,10 +7,11 @@ monitor measures and when a rule fires live in :mod:`modeldeck.monitoring`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -335,10 +336,34 @@ def check(
         str | None,
         typer.Option("--label", metavar="COL", help="A column of ground truth in the batch."),
     ] = None,
+    dask: Annotated[
+        bool,
+        typer.Option(
+            "--dask",
+            help="Read the batch as a Dask dataframe: categories are counted on the cluster.",
+        ),
+    ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="With --dask, a cluster's scheduler (tcp://host:8786); default: this machine.",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Predict a batch and check it against the reference as a window of its own."""
-    done = lookup.client().check_batch(model, data_file, version=version, label=label)
+    """Predict a batch and check it against the reference as a window of its own.
+
+    The file is read chunk by chunk and column by column, so memory stays flat."""
+    if scheduler is not None and not dask:
+        raise InvalidInput("--scheduler goes with --dask")
+    client = lookup.client()
+    if dask:
+        with _dask_frame(data_file, scheduler) as frame:
+            done = client.check_batch(model, frame, version=version, label=label)
+    else:
+        done = client.check_batch(model, data_file, version=version, label=label)
     if as_json:
         render.print_json(_pass_json(done))
         return
@@ -353,6 +378,32 @@ def check(
             out.print(render.plain("no data quality issues", "green"))
     for alert in done.alerts:
         out.print(_alert_line(alert))
+
+
+@contextlib.contextmanager
+def _dask_frame(path: Path, scheduler: str | None) -> Iterator[Any]:
+    try:
+        import dask.dataframe as dd
+    except ImportError:
+        raise InvalidInput("--dask needs Dask: pip install 'modeldeck[dask]'") from None
+    if not path.is_file():
+        raise InvalidInput(f"{path} is not a file")
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv"):
+        raise InvalidInput(f"--dask reads parquet or CSV files, not {suffix or 'this file'}")
+    frame = dd.read_parquet(str(path)) if suffix != ".csv" else dd.read_csv(str(path))
+    if scheduler is None:
+        yield frame
+        return
+    import dask.distributed
+
+    distributed: Any = dask.distributed  # unannotated: mypy refuses its calls otherwise
+    try:
+        cluster = distributed.Client(scheduler, timeout="10s")
+    except OSError as unreachable:
+        raise InvalidInput(f"no Dask scheduler answers at {scheduler}: {unreachable}") from None
+    with cluster:
+        yield frame
 
 
 @app.command()
