@@ -151,6 +151,9 @@ class MonitoringMethods:
     def get_monitor(self, model: str) -> Monitor:
         return self.monitors.get(model)
 
+    def list_monitors(self) -> list[Monitor]:
+        return self.monitors.all()
+
     def add_alert_rule(self, model: str, rule: str, *, action: str = "notify") -> Monitor:
         return self.monitors.add_rule(model, rule, self.settings.user, action=action)
 
@@ -216,32 +219,55 @@ class MonitoringMethods:
     def check_batch(
         self,
         model: str,
-        data: pd.DataFrame | str | os.PathLike[str],
+        data: Any,
         *,
         version: int | None = None,
         label: str | None = None,
     ) -> MonitorRun:
         """Predict a batch with ``version`` (the champion by default) and analyse it as a
-        window of its own; ``label`` names a column of ground truth, if the batch has one."""
-        from modeldeck.client.registry import read_frame
-        from modeldeck.monitoring.references import predict
+        window of its own; ``label`` names a column of ground truth, if the batch has one.
 
-        frame = read_frame(data)
+        ``data`` is a pandas DataFrame, a parquet or CSV file, or a Dask DataFrame. Files and
+        Dask frames are read chunk by chunk (partition by partition) and column by column,
+        so memory holds one chunk or one column, never the whole batch."""
+        from modeldeck.monitoring.references import predict_valid
+        from modeldeck.monitoring.sources import source
+
+        batch = source(data)
         number = version if version is not None else self._served(model)
-        if label is not None and label not in frame.columns:
-            raise InvalidInput(f"the batch has no label column {label!r}")
+        if label is not None and label not in batch.columns:
+            raise InvalidInput(
+                f"the batch has no label column {label!r}; its columns: {', '.join(batch.columns)}"
+            )
         reference = self.references.load(model, number)
-        predictions, probabilities = predict(
-            self.load_model(f"models:/{model}/{number}"), frame, reference.task
-        )
-        labels = None if label is None else frame[label].tolist()
+        predictor = self.load_model(f"models:/{model}/{number}")
+        wanted = [c for c in batch.columns if c in set(reference.frame.columns)]
+        predictions: list[Any] = []
+        chunks_proba: list[Any] = []
+        labels: list[Any] | None = None if label is None else []
+        refused = 0
+        for chunk in batch.chunks([*wanted, *([label] if label else [])]):
+            kept, predicted, proba = predict_valid(predictor, chunk[wanted], reference.task)
+            refused += len(chunk) - len(kept)
+            predictions += list(predicted)
+            if proba is not None:
+                chunks_proba.append(proba)
+            if labels is not None and label is not None:
+                truth = chunk[label].iloc[kept]
+                labels += truth.astype(object).where(truth.notna(), None).tolist()
+        probabilities = None
+        if chunks_proba:
+            import numpy as np
+
+            probabilities = np.concatenate(chunks_proba)
         window, fired = self.monitors.check_batch(
             model,
-            frame,
+            batch,
             version=number,
             predictions=predictions,
             probabilities=probabilities,
             labels=labels,
+            refused=refused,
         )
         alerts, retrained = self._act(model, fired)
         return MonitorRun([window], [], alerts, retrained)
@@ -296,12 +322,13 @@ class MonitoringMethods:
     def retrain(
         self, model: str, *, alert: Alert | None = None, replaces: int | None = None
     ) -> Retrained:
-        """Run the registered retraining job now (an alert's ``retrain`` action calls this)."""
-        from modeldeck.monitoring.monitors import note
-        from modeldeck.monitoring.references import training_frame
+        """Run the registered retraining job now (an alert's ``retrain`` action calls this).
+
+        The job runs in this process, whichever the backend: it reads its data and records
+        every step through the client's own methods."""
         from modeldeck.monitoring.retraining import CHALLENGER, RetrainContext, Retrained, run_job
 
-        monitor = self.monitors.get(model)
+        monitor = self.get_monitor(model)
         job = monitor.retraining
         if job is None:
             raise InvalidInput(
@@ -314,16 +341,8 @@ class MonitoringMethods:
         replaced = self.get_model_version(model, number)
         policy = self._retraining_policy(model, number, job)
         label = job.get("label") or (policy.label if policy is not None else None) or "label"
-        user = self.settings.user
         trigger = {"alert": alert.id, "rule": alert.rule} if alert is not None else {"manual": True}
-        note(
-            self.store.db,
-            self.store.clock,
-            model,
-            "retrain.start",
-            user,
-            {"replaces": number, **trigger},
-        )
+        self._note(model, "retrain.start", {"replaces": number, **trigger})
         run = self.create_run(
             job.get("experiment") or f"{model}-retraining",
             f"retrain-{model}-v{number}",
@@ -341,7 +360,7 @@ class MonitoringMethods:
             replaces=number,
             label=label,
             _labeled=lambda since: self._labeled_frame(model, label, since),
-            _training=lambda: training_frame(self.store.db, self.store.objects, model, number),
+            _training=lambda: self.training_data(model, number),
         )
         features = list((replaced.signature or {}).get("inputs", []))
         try:
@@ -350,14 +369,7 @@ class MonitoringMethods:
             self.end_run(run.id, "FINISHED")
         except BaseException as failed:
             self.end_run(run.id, "FAILED")
-            note(
-                self.store.db,
-                self.store.clock,
-                model,
-                "retrain.fail",
-                user,
-                {"run_id": run.id, "error": str(failed)[:500]},
-            )
+            self._note(model, "retrain.fail", {"run_id": run.id, "error": str(failed)[:500]})
             raise
         version = self.register_model(
             f"runs:/{run.id}/model",
@@ -383,12 +395,9 @@ class MonitoringMethods:
             self.promote(model, version.version, alias=CHALLENGER)
             alias = CHALLENGER
         result = Retrained(run.id, version.version, number, passed, alias, rows)
-        note(
-            self.store.db,
-            self.store.clock,
+        self._note(
             model,
             "retrain.finish",
-            user,
             {
                 "run_id": run.id,
                 "version": version.version,
@@ -399,8 +408,29 @@ class MonitoringMethods:
         )
         return result
 
+    def labeled_rows(self, model: str, *, since: int | None = None) -> list[dict[str, Any]]:
+        """Logged inputs of ``model``'s monitored deployment with the labels that arrived,
+        oldest first: ``{"time", "inputs", "label"}`` per row (what retraining learns from)."""
+        return self.monitors.labeled_rows(model, since=since)
+
+    def training_data(self, model: str, version: int) -> pd.DataFrame:
+        """The whole stored training dataset of ``model`` ``version`` (labels included)."""
+        from modeldeck.monitoring.references import training_frame
+
+        return training_frame(self.store.db, self.store.objects, model, version)
+
+    def _note(self, model: str, action: str, after: Mapping[str, Any]) -> None:
+        """Audit a step of the retraining loop (``retrain.start``, ``.finish``, ``.fail``)."""
+        from modeldeck.monitoring.monitors import note
+
+        note(self.store.db, self.store.clock, model, action, self.settings.user, after)
+
+    def _record_alert(self, alert_id: int, detail: Mapping[str, Any]) -> Alert:
+        """Merge ``detail`` (deliveries, retraining) into what the alert records."""
+        return self.monitors.record(alert_id, detail)
+
     def _act(self, model: str, fired: list[Alert]) -> tuple[list[Alert], list[Retrained]]:
-        from modeldeck.monitoring.webhooks import deliver
+        from modeldeck.monitoring.alerts import deliver_alert
 
         if not fired:
             return [], []
@@ -408,53 +438,33 @@ class MonitoringMethods:
         done: list[Alert] = []
         retrained: list[Retrained] = []
         for alert in fired:
-            payload = {
-                "event": "alert.fired",
-                "alert": {
-                    "id": alert.id,
-                    "model": alert.model,
-                    "rule": alert.rule,
-                    "action": alert.action,
-                    "value": alert.value,
-                    "fired_at": alert.fired_at,
-                    **{k: alert.detail.get(k) for k in ("version", "window_start", "window_end")},
-                },
-            }
-            deliveries = []
-            for hook in monitor.webhooks:
-                sent = deliver(hook["url"], payload, secret=hook.get("secret"))
-                deliveries.append(
-                    {
-                        "url": sent.url,
-                        "delivered": sent.delivered,
-                        "attempts": sent.attempts,
-                        "status": sent.status,
-                        "error": sent.error,
-                        "delivery_id": sent.delivery_id,
-                    }
-                )
-            detail: dict[str, Any] = {"deliveries": deliveries}
-            pending = self._pending_challenger(model, alert.detail.get("version"))
-            if alert.action == "retrain" and pending is not None:
-                detail["retraining"] = {
-                    "skipped": f"version {pending} (challenger) already replaces version "
-                    f"{alert.detail.get('version')}; promote or drop it first"
-                }
-            elif alert.action == "retrain":
-                try:
-                    result = self.retrain(model, alert=alert)
-                except Exception as failed:  # a broken job must not stop the monitor
-                    detail["retraining"] = {"error": f"{type(failed).__name__}: {failed}"[:500]}
-                else:
+            detail: dict[str, Any] = {"deliveries": deliver_alert(monitor, alert)}
+            if alert.action == "retrain":
+                detail["retraining"], result = self._retrain_after(model, alert)
+                if result is not None:
                     retrained.append(result)
-                    detail["retraining"] = {
-                        "run_id": result.run_id,
-                        "version": result.version,
-                        "passed": result.passed,
-                        "alias": result.alias,
-                    }
-            done.append(self.monitors.record(alert.id, detail))
+            done.append(self._record_alert(alert.id, detail))
         return done, retrained
+
+    def _retrain_after(self, model: str, alert: Alert) -> tuple[dict[str, Any], Retrained | None]:
+        """Run the retraining a ``retrain`` alert asks for, unless a challenger retrained from
+        the same version waits for a decision; what happened, as the alert records it."""
+        pending = self._pending_challenger(model, alert.detail.get("version"))
+        if pending is not None:
+            return {
+                "skipped": f"version {pending} (challenger) already replaces version "
+                f"{alert.detail.get('version')}; promote or drop it first"
+            }, None
+        try:
+            result = self.retrain(model, alert=alert)
+        except Exception as failed:  # a broken job must not stop the monitor
+            return {"error": f"{type(failed).__name__}: {failed}"[:500]}, None
+        return {
+            "run_id": result.run_id,
+            "version": result.version,
+            "passed": result.passed,
+            "alias": result.alias,
+        }, result
 
     def _pending_challenger(self, model: str, version: Any) -> int | None:
         """The challenger already retrained from ``version``, if there is one."""
@@ -491,7 +501,7 @@ class MonitoringMethods:
     def _labeled_frame(self, model: str, label: str, since: int | None) -> pd.DataFrame:
         import pandas as pd
 
-        found = self.monitors.labeled_rows(model, since=since)
+        found = self.labeled_rows(model, since=since)
         frame = pd.DataFrame.from_records([r["inputs"] for r in found])
         frame[label] = [r["label"] for r in found]
         frame["prediction_time"] = [r["time"] for r in found]

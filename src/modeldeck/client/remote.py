@@ -23,6 +23,7 @@ from urllib.parse import quote
 from modeldeck.client.http import Http, segment
 from modeldeck.client.local import LocalClient
 from modeldeck.client.remote_deployments import RemoteDeploymentMethods
+from modeldeck.client.remote_monitoring import RemoteMonitoringMethods
 from modeldeck.client.remote_registry import RemoteRegistryMethods
 from modeldeck.client.transfer import HttpObjectStore
 from modeldeck.core import validation as check
@@ -253,7 +254,9 @@ class RemoteTracker:
         return wire.ArtifactOut.model_validate(found).to_entity()
 
 
-class RemoteClient(RemoteDeploymentMethods, RemoteRegistryMethods, LocalClient):
+class RemoteClient(
+    RemoteMonitoringMethods, RemoteDeploymentMethods, RemoteRegistryMethods, LocalClient
+):
     """Everything the SDK does, against the modeldeck server at ``settings.tracking_uri``.
 
     ``token`` defaults to ``$MODELDECK_TOKEN``. Constructing it sends nothing.

@@ -11,6 +11,7 @@ from modeldeck.server.routes import (
     artifacts,
     deployments,
     governance,
+    monitoring,
     objects,
     registry,
     runs,
@@ -44,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses=errors.RESPONSES,
     )
     app.state.services = Services(tracker)
+    app.state.model_cache = settings.home / "cache"  # models loaded to capture references
     app.state.request_metrics = RequestMetrics()
     errors.install(app)
     app.include_router(system.router)
@@ -53,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(registry.router)
     app.include_router(governance.router)
     app.include_router(deployments.router)
+    app.include_router(monitoring.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.request_metrics)
     return app
 

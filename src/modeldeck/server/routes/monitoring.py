@@ -1,0 +1,385 @@
+"""``/api/v1/monitors`` and ``/api/v1/alerts``: monitors, their labels, windows and alerts.
+
+Reads need a token; writes the contributor role, the token's owner being the actor. A run
+(``POST /monitors/{model}/run``) does here what the embedded client does in its own process:
+it closes the windows that ended, refreshes performance with the labels that arrived, fires
+the rules and delivers the webhooks, with one exception: training jobs never run in the API
+process. A ``retrain`` alert is recorded as ``{"retraining": {"pending": true}}`` and the
+caller (the remote client) runs the job, reading what it needs through
+``/monitors/{model}/labeled`` and the object store, auditing its steps through
+``/monitors/{model}/notes`` and recording the outcome with ``/alerts/{id}/retraining``.
+
+A webhook's secret is accepted and never sent back. References are captured here when a
+window first needs one, which loads the version's model in this process (a version's
+package is verified against its digests, and pickles are refused, as in the SDK).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, Response
+
+from modeldeck.core.errors import InvalidInput
+from modeldeck.core.governance import Role
+from modeldeck.core.monitoring import SOURCES, Alert, Monitor
+from modeldeck.monitoring.labels import Labels
+from modeldeck.monitoring.monitors import Monitors, note
+from modeldeck.monitoring.references import References
+from modeldeck.server.auth import Reader, requires
+from modeldeck.server.replay import IdempotencyKey, once
+from modeldeck.server.state import Services, services
+from modeldeck.storage.metadata import monitoring as rows
+from modeldeck.wire import monitoring as wire
+
+if TYPE_CHECKING:
+    from modeldeck.models.predictor import Predictor
+
+router = APIRouter(prefix="/api/v1", tags=["monitoring"])
+Svc = Annotated[Services, Depends(services)]
+Writer = Annotated[str, Depends(requires(Role.CONTRIBUTOR, "write monitors"))]
+ModelParam = Annotated[str, PathParam(min_length=1, max_length=250)]
+MONITOR = "/monitors/{model}"
+PENDING = {"pending": True}
+
+
+def model_loader(request: Request, svc: Svc) -> Callable[[str], Predictor]:
+    """``load_model(uri)`` over the server's stores: the SDK's loader, its registry resolver
+    the registry service, its cache under the server's home."""
+    from modeldeck.core.refs import AliasRef, ModelSource, VersionRef, parse_model_uri
+    from modeldeck.models.loading import load_model
+    from modeldeck.registry.service import Registry
+
+    cache: Path = getattr(request.app.state, "model_cache", None) or Path(".modeldeck") / "cache"
+    registry = Registry(svc.db, svc.tracker.objects, svc.clock)
+
+    def resolve(uri: str) -> ModelSource:
+        ref = parse_model_uri(uri)
+        if isinstance(ref, VersionRef):
+            found = registry.version(ref.name, ref.version)
+        elif isinstance(ref, AliasRef):
+            found = registry.by_alias(ref.name, ref.alias)
+        else:
+            raise InvalidInput(f"{uri} is not a registry reference (models:/name/3)")
+        return ModelSource(found.run_id, found.artifact_path, found.package_digest)
+
+    def load(uri: str) -> Predictor:
+        return load_model(uri, svc.tracker, cache_dir=cache, resolve=resolve)
+
+    return load
+
+
+def references_of(
+    svc: Svc, load: Annotated[Callable[[str], Any], Depends(model_loader)]
+) -> References:
+    return References(svc.db, svc.tracker.objects, svc.clock, load)
+
+
+def monitors_of(svc: Svc, references: Annotated[References, Depends(references_of)]) -> Monitors:
+    return Monitors(svc.db, svc.clock, references)
+
+
+def labels_of(svc: Svc) -> Labels:
+    return Labels(svc.db, svc.clock)
+
+
+Mons = Annotated[Monitors, Depends(monitors_of)]
+Refs = Annotated[References, Depends(references_of)]
+Labs = Annotated[Labels, Depends(labels_of)]
+
+
+def _monitor(found: Monitor) -> wire.MonitorOut:
+    return wire.MonitorOut.of(found)
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+@router.post("/monitors", status_code=201, response_model=wire.MonitorOut)
+def create_monitor(
+    body: wire.MonitorIn,
+    user: Writer,
+    svc: Svc,
+    monitors: Mons,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Watch a registered model's predictions in windows (``1d``, ``12h``, ``1000 rows``)."""
+
+    def write() -> wire.MonitorOut:
+        fields = body.model_dump(exclude={"model"}, exclude_none=True)
+        return _monitor(monitors.create(body.model, user, **fields))
+
+    return once(svc, user, idempotency_key, body, write, status=201)
+
+
+@router.get("/monitors")
+def list_monitors(user: Reader, monitors: Mons) -> wire.MonitorList:
+    return wire.MonitorList(monitors=[_monitor(m) for m in monitors.all()])
+
+
+@router.get(MONITOR)
+def get_monitor(model: ModelParam, user: Reader, monitors: Mons) -> wire.MonitorOut:
+    """The monitor of ``model``; its webhooks say whether they are signed, never the secret."""
+    return _monitor(monitors.get(model))
+
+
+@router.post(f"{MONITOR}/rules", response_model=wire.MonitorOut)
+def add_rule(
+    model: ModelParam,
+    body: wire.RuleIn,
+    user: Writer,
+    svc: Svc,
+    monitors: Mons,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Add an alert rule (``drift_share > 0.3``, ``auc < 0.7 over 7 days``); ``action`` is
+    notify or retrain."""
+
+    def write() -> wire.MonitorOut:
+        return _monitor(monitors.add_rule(model, body.rule, user, action=body.action))
+
+    return once(svc, user, idempotency_key, [model, body], write)
+
+
+@router.delete(f"{MONITOR}/rules", response_model=wire.MonitorOut)
+def remove_rule(
+    model: ModelParam,
+    rule: Annotated[str, Query(min_length=1, max_length=500)],
+    user: Writer,
+    svc: Svc,
+    monitors: Mons,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    def write() -> wire.MonitorOut:
+        return _monitor(monitors.remove_rule(model, rule, user))
+
+    return once(svc, user, idempotency_key, [model, rule], write)
+
+
+@router.post(f"{MONITOR}/webhooks", response_model=wire.MonitorOut)
+def add_webhook(
+    model: ModelParam,
+    body: wire.WebhookIn,
+    user: Writer,
+    svc: Svc,
+    monitors: Mons,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Add (or replace) a webhook; with a ``secret``, its deliveries are signed."""
+
+    def write() -> wire.MonitorOut:
+        return _monitor(monitors.add_webhook(model, body.url, user, secret=body.secret))
+
+    return once(svc, user, idempotency_key, [model, body], write)
+
+
+@router.delete(f"{MONITOR}/webhooks", response_model=wire.MonitorOut)
+def remove_webhook(
+    model: ModelParam,
+    url: Annotated[str, Query(min_length=1, max_length=2000)],
+    user: Writer,
+    svc: Svc,
+    monitors: Mons,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    def write() -> wire.MonitorOut:
+        return _monitor(monitors.remove_webhook(model, url, user))
+
+    return once(svc, user, idempotency_key, [model, url], write)
+
+
+@router.put(f"{MONITOR}/retraining")
+def set_retraining(
+    model: ModelParam, body: wire.RetrainingIn, user: Writer, monitors: Mons
+) -> wire.MonitorOut:
+    """Register the job that retrains ``model`` (setting it again replaces it)."""
+    return _monitor(monitors.set_retraining(model, body.model_dump(exclude_none=True), user))
+
+
+# --- data in -----------------------------------------------------------------------------------
+
+
+@router.post("/labels")
+def log_labels(body: wire.LabelsIn, user: Writer, labels: Labs) -> wire.LabelsOut:
+    """Join up to 100,000 labels to logged predictions by request id (and row, 0 by default);
+    a label sent again replaces the first. ``unmatched`` name no logged prediction yet."""
+    logged = labels.log(body.request_ids, body.labels, user, rows_=body.rows)
+    return wire.LabelsOut(stored=logged.stored, unmatched=logged.unmatched)
+
+
+# --- the loop ----------------------------------------------------------------------------------
+
+
+@router.post(f"{MONITOR}/run", response_model=wire.RunOut)
+def run_monitor(
+    model: ModelParam,
+    body: wire.RunIn,
+    user: Writer,
+    svc: Svc,
+    monitors: Mons,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Close the windows that ended by ``now`` (default: the server's clock), refresh their
+    performance, fire the rules and deliver the webhooks. ``retrain`` alerts come back
+    pending: the caller runs the job."""
+
+    def write() -> wire.RunOut:
+        done = monitors.evaluate(model, body.now)
+        alerts = _act(monitors, model, done.alerts)
+        return wire.RunOut(
+            closed=[wire.WindowOut.of(w) for w in done.closed],
+            refreshed=[wire.WindowOut.of(w) for w in done.refreshed],
+            alerts=[wire.AlertOut.of(a) for a in alerts],
+        )
+
+    return once(svc, user, idempotency_key, [model, body], write)
+
+
+def _act(monitors: Monitors, model: str, fired: list[Alert]) -> list[Alert]:
+    from modeldeck.monitoring.alerts import deliver_alert
+
+    if not fired:
+        return []
+    monitor = monitors.get(model)
+    done = []
+    for alert in fired:
+        detail: dict[str, Any] = {"deliveries": deliver_alert(monitor, alert)}
+        if alert.action == "retrain":
+            detail["retraining"] = dict(PENDING)
+        done.append(monitors.record(alert.id, detail))
+    return done
+
+
+@router.get(f"{MONITOR}/windows")
+def list_windows(
+    model: ModelParam,
+    user: Reader,
+    monitors: Mons,
+    limit: Annotated[int, Query(ge=1, le=wire.MAX_WINDOWS)] = 1000,
+    source: Annotated[str | None, Query(min_length=1, max_length=16)] = None,
+) -> wire.WindowList:
+    """Oldest first: the latest ``limit`` windows, of one ``source`` (predictions, batch)."""
+    if source is not None and source not in SOURCES:
+        raise InvalidInput(f"unknown window source {source!r}; use one of {', '.join(SOURCES)}")
+    found = monitors.windows(model, source=source, limit=limit)
+    return wire.WindowList(windows=[wire.WindowOut.of(w) for w in found])
+
+
+@router.get("/alerts")
+def list_alerts(
+    user: Reader,
+    monitors: Mons,
+    model: Annotated[str | None, Query(min_length=1, max_length=250)] = None,
+    limit: Annotated[int, Query(ge=1, le=wire.MAX_ALERTS)] = 100,
+) -> wire.AlertList:
+    """Newest first."""
+    return wire.AlertList(alerts=[wire.AlertOut.of(a) for a in monitors.alerts(model, limit=limit)])
+
+
+@router.post("/alerts/{alert_id}/retraining")
+def record_retraining(
+    alert_id: Annotated[int, PathParam(ge=1, le=2**62)],
+    body: wire.RetrainingOutcome,
+    user: Writer,
+    svc: Svc,
+    monitors: Mons,
+) -> wire.AlertOut:
+    """Record what the caller's retraining did after a ``retrain`` alert (it replaces the
+    alert's ``retraining`` detail; sending it again changes nothing more)."""
+    with svc.db.read() as conn:
+        alert = rows.alert(conn, alert_id)
+    if alert.action != "retrain":
+        raise InvalidInput(
+            f"alert {alert_id} ({alert.rule!r}) is a {alert.action} alert; only a retrain "
+            "alert records a retraining"
+        )
+    return wire.AlertOut.of(
+        monitors.record(alert_id, {"retraining": body.model_dump(exclude_unset=True)})
+    )
+
+
+@router.get(f"{MONITOR}/labeled")
+def labeled_rows(
+    model: ModelParam,
+    user: Reader,
+    monitors: Mons,
+    since: Annotated[int | None, Query(ge=0, le=wire.MAX_MILLIS)] = None,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=wire.MAX_LABELED_PAGE)] = wire.MAX_LABELED_PAGE,
+) -> wire.LabeledPage:
+    """Logged inputs of the monitored deployment with their labels, oldest first, from
+    ``since`` (ms, inclusive): what a retraining job learns from, a page at a time."""
+    found = monitors.labeled_rows(model, since=since)
+    page = found[offset : offset + limit]
+    more = offset + limit < len(found)
+    return wire.LabeledPage(
+        rows=[wire.LabeledRow(**r) for r in page], next_offset=offset + limit if more else None
+    )
+
+
+@router.post(f"{MONITOR}/notes", status_code=204)
+def add_note(
+    model: ModelParam,
+    body: wire.NoteIn,
+    user: Writer,
+    svc: Svc,
+    monitors: Mons,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Audit a step of a retraining the caller runs (``retrain.start``, ``retrain.finish``,
+    ``retrain.fail``); the model must have a monitor."""
+
+    def write() -> None:
+        monitors.get(model)
+        note(svc.db, svc.clock, model, body.action, user, body.after)
+
+    return once(svc, user, idempotency_key, [model, body], write, status=204)
+
+
+@router.get(
+    f"{MONITOR}/report",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}, "description": "One self-contained page"}},
+)
+def monitor_report(
+    model: ModelParam,
+    user: Reader,
+    svc: Svc,
+    monitors: Mons,
+    window_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> HTMLResponse:
+    """The HTML report of the latest window (or ``window_id``): drift per column, quality,
+    the trend of every window and the alerts, in one file with nothing to fetch."""
+    from modeldeck.monitoring.overview import build_report
+    from modeldeck.monitoring.reports import render_html
+
+    monitor = monitors.get(model)
+    windows = monitors.windows(model, limit=1000)
+    focus = None
+    if window_id is not None:
+        focus = next((w for w in windows if w.id == window_id), None)
+        if focus is None:
+            raise InvalidInput(f"model {model!r} has no window {window_id}")
+    report = build_report(
+        monitor, windows, monitors.alerts(model, limit=200), focus=focus, now=svc.clock()
+    )
+    return HTMLResponse(render_html(report))
+
+
+@router.get(f"{MONITOR}/shadow")
+def shadow_comparison(
+    model: ModelParam,
+    user: Reader,
+    svc: Svc,
+    references: Refs,
+    since: Annotated[int | None, Query(ge=0, le=wire.MAX_MILLIS)] = None,
+    until: Annotated[int | None, Query(ge=0, le=wire.MAX_MILLIS)] = None,
+) -> wire.Shadow:
+    """The primary and shadow answers to the same requests, side by side."""
+    from modeldeck.monitoring.shadow import compare
+
+    return wire.Shadow(comparison=compare(svc.db, references, model, since=since, until=until))

@@ -1,0 +1,291 @@
+"""Schemas of monitoring: monitors, their rules, webhooks and retraining job, labels, the
+windows they close and the alerts they fire.
+
+Bounds here keep what a request may carry to what the stores can hold; the services check the
+meaning (a rule's grammar, a window's length, a webhook's scheme), so a request and an SDK
+call fail alike. A webhook's secret goes in and never comes out: a monitor's webhooks are sent
+as their ``url`` and whether they are ``signed``. Free-form JSON (metrics, details) goes out
+with non-finite numbers as ``null``, as pydantic writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from modeldeck.core.monitoring import Alert, Monitor, WindowResult
+from modeldeck.wire.base import StrictIn
+
+MAX_MILLIS = 2**62
+MAX_VERSION = 2**31 - 1
+MAX_LABELS = 100_000  # labels per request, as monitoring.labels.MAX_BATCH
+MAX_ROW = 2**31 - 1
+MAX_WINDOWS = 10_000
+MAX_ALERTS = 10_000
+MAX_LABELED_PAGE = 50_000
+MAX_POLICY = 100_000  # TOML text
+MAX_COLUMNS = 10_000
+NOTE_ACTIONS = ("retrain.start", "retrain.finish", "retrain.fail")
+
+Name = Annotated[str, Field(min_length=1, max_length=250)]
+Millis = Annotated[int, Field(ge=0, le=MAX_MILLIS)]
+Url = Annotated[str, Field(min_length=1, max_length=2000)]
+RuleText = Annotated[str, Field(min_length=1, max_length=500)]
+Action = Annotated[str, Field(min_length=1, max_length=16)]
+Short = Annotated[str, Field(min_length=1, max_length=500)]
+Label = (
+    bool
+    | int
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | Annotated[str, Field(max_length=10_000)]
+)
+Scalar = (
+    Annotated[str, Field(max_length=1000)]
+    | bool
+    | int
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | None
+)
+
+
+# --- monitors ----------------------------------------------------------------------------------
+
+
+class MonitorIn(StrictIn):
+    model: Name
+    window: Annotated[str, Field(min_length=1, max_length=64)] = "1d"
+    deployment_id: Annotated[
+        str | None, Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ] = None
+    origin: Millis | None = None
+    share_threshold: Annotated[float, Field(allow_inf_nan=False)] = 0.5
+    methods: (
+        Annotated[dict[Name, Annotated[str, Field(max_length=64)]], Field(max_length=MAX_COLUMNS)]
+        | None
+    ) = None
+    thresholds: (
+        Annotated[
+            dict[Name, Annotated[float, Field(allow_inf_nan=False)]], Field(max_length=MAX_COLUMNS)
+        ]
+        | None
+    ) = None
+
+
+class MonitorOut(BaseModel):
+    """A monitor; ``config.webhooks`` as ``{"url", "signed"}``, never with their secrets."""
+
+    id: str
+    model: str
+    deployment_id: str | None = None
+    window: str
+    origin: int
+    config: dict[str, Any]
+    created_by: str
+    created_at: int
+    updated_at: int
+    cursor_end: int | None = None
+    cursor_id: int | None = None
+
+    @classmethod
+    def of(cls, m: Monitor) -> MonitorOut:
+        return cls(
+            id=m.id,
+            model=m.model,
+            deployment_id=m.deployment_id,
+            window=m.window,
+            origin=m.origin,
+            config=public_config(m.config),
+            created_by=m.created_by,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+            cursor_end=m.cursor_end,
+            cursor_id=m.cursor_id,
+        )
+
+    def to_entity(self) -> Monitor:
+        return Monitor(**self.model_dump())
+
+
+def public_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with each webhook's secret replaced by whether it has one."""
+    out = dict(config)
+    out["webhooks"] = [
+        {"url": hook.get("url"), "signed": hook.get("secret") is not None}
+        for hook in config.get("webhooks", [])
+    ]
+    return out
+
+
+class MonitorList(BaseModel):
+    monitors: list[MonitorOut]
+
+
+class RuleIn(StrictIn):
+    rule: RuleText
+    action: Action = "notify"
+
+
+class WebhookIn(StrictIn):
+    url: Url
+    secret: Annotated[str | None, Field(min_length=1, max_length=1000)] = None
+
+
+class RetrainingIn(StrictIn):
+    """The job: ``kind`` python (``target`` module:function) or command; ``policy`` is the
+    TOML text of a policy file."""
+
+    kind: Literal["python", "command"]
+    target: Annotated[str, Field(min_length=1, max_length=4000)]
+    policy: Annotated[str | None, Field(min_length=1, max_length=MAX_POLICY)] = None
+    label: Name | None = None
+    experiment: Name | None = None
+
+
+# --- labels ------------------------------------------------------------------------------------
+
+
+class LabelsIn(StrictIn):
+    request_ids: Annotated[list[Name], Field(max_length=MAX_LABELS)]
+    labels: Annotated[list[Label], Field(max_length=MAX_LABELS)]
+    rows: Annotated[
+        list[Annotated[int, Field(ge=0, le=MAX_ROW)]] | None, Field(max_length=MAX_LABELS)
+    ] = None
+
+
+class LabelsOut(BaseModel):
+    stored: int
+    unmatched: int
+
+
+class LabeledRow(BaseModel):
+    time: int
+    inputs: dict[str, Any]
+    label: Any
+
+
+class LabeledPage(BaseModel):
+    """Oldest first; ``next_offset`` is where the next page starts, or null at the end."""
+
+    rows: list[LabeledRow]
+    next_offset: int | None = None
+
+
+# --- the loop ----------------------------------------------------------------------------------
+
+
+class RunIn(StrictIn):
+    now: Millis | None = None
+
+
+class WindowOut(BaseModel):
+    id: int
+    monitor_id: str
+    model: str
+    version: int | None = None
+    source: str
+    start: int
+    end: int
+    rows: int
+    metrics: dict[str, Any]  # numbers or null; Any so a stored NaN goes out as null
+    detail: dict[str, Any]
+    labeled: int
+    computed_at: int
+
+    @classmethod
+    def of(cls, w: WindowResult) -> WindowOut:
+        return cls(
+            id=w.id,
+            monitor_id=w.monitor_id,
+            model=w.model,
+            version=w.version,
+            source=w.source,
+            start=w.start,
+            end=w.end,
+            rows=w.rows,
+            metrics=dict(w.metrics),
+            detail=dict(w.detail),
+            labeled=w.labeled,
+            computed_at=w.computed_at,
+        )
+
+    def to_entity(self) -> WindowResult:
+        return WindowResult(**self.model_dump())
+
+
+class WindowList(BaseModel):
+    windows: list[WindowOut]
+
+
+class AlertOut(BaseModel):
+    id: int
+    monitor_id: str
+    model: str
+    window_id: int
+    rule: str
+    action: str
+    value: Any = None  # a number or null; Any so a NaN goes out as null
+    fired_at: int
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, a: Alert) -> AlertOut:
+        return cls(
+            id=a.id,
+            monitor_id=a.monitor_id,
+            model=a.model,
+            window_id=a.window_id,
+            rule=a.rule,
+            action=a.action,
+            value=a.value,
+            fired_at=a.fired_at,
+            detail=dict(a.detail),
+        )
+
+    def to_entity(self) -> Alert:
+        fields = self.model_dump()
+        value = fields["value"]
+        fields["value"] = None if value is None else float(value)
+        return Alert(**fields)
+
+
+class AlertList(BaseModel):
+    alerts: list[AlertOut]
+
+
+class RunOut(BaseModel):
+    """One pass on the server: windows closed and refreshed, alerts fired (webhooks already
+    delivered). A ``retrain`` alert says ``{"retraining": {"pending": true}}``: the caller
+    runs the job and records its outcome (``POST /alerts/{id}/retraining``)."""
+
+    closed: list[WindowOut]
+    refreshed: list[WindowOut]
+    alerts: list[AlertOut]
+
+
+class RetrainingOutcome(StrictIn):
+    """What the caller's retraining did after a ``retrain`` alert, as the local loop records
+    it: the new version (``run_id``, ``version``, ``passed``, ``alias``), an ``error``, or why it
+    was ``skipped``."""
+
+    run_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    version: Annotated[int | None, Field(ge=1, le=MAX_VERSION)] = None
+    passed: bool | None = None
+    alias: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    error: Annotated[str | None, Field(max_length=500)] = None
+    skipped: Annotated[str | None, Field(max_length=500)] = None
+
+
+class NoteIn(StrictIn):
+    """A step of a retraining the caller runs, for the audit log."""
+
+    action: Literal["retrain.start", "retrain.finish", "retrain.fail"]
+    after: Annotated[
+        dict[Annotated[str, Field(max_length=64)], Scalar],
+        Field(max_length=32),
+    ]
+
+
+class Shadow(BaseModel):
+    comparison: dict[str, Any]
