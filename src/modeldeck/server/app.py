@@ -56,6 +56,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(governance.router)
     app.include_router(deployments.router)
     app.include_router(monitoring.router)
+    from modeldeck.ui.router import install
+
+    install(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.request_metrics)
     return app
 

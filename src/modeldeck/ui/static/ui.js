@@ -1,0 +1,176 @@
+/* modeldeck UI: the little JavaScript it needs, written here (no framework, no CDN).
+   md.chart draws line series on a canvas: drag to zoom on x (the page may ask the server
+   for that range at full resolution), double-click to reset, hover for values. */
+(function () {
+  "use strict";
+  const COLORS = ["#2f6fde", "#e4572e", "#17a398", "#f2a541", "#8e5ad6", "#c5283d",
+    "#3d9970", "#ff7f0e", "#6c757d", "#1f77b4"];
+
+  function nice(span, count) {
+    const raw = span / Math.max(count, 1);
+    const mag = Math.pow(10, Math.floor(Math.log10(raw || 1)));
+    const norm = raw / mag;
+    return (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
+  }
+  function ticks(lo, hi, count) {
+    if (!(hi > lo)) return [lo];
+    const step = nice(hi - lo, count);
+    const out = [];
+    for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(v);
+    return out;
+  }
+  function fmt(v) {
+    if (!isFinite(v)) return "–";
+    const a = Math.abs(v);
+    if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2);
+    return (Math.round(v * 1e4) / 1e4).toString();
+  }
+  function extent(series, key, filter) {
+    let lo = Infinity, hi = -Infinity;
+    for (const s of series) {
+      const xs = s.x, vs = s[key];
+      for (let i = 0; i < vs.length; i++) {
+        const v = vs[i];
+        if (v === null || !isFinite(v)) continue;
+        if (filter && (xs[i] < filter[0] || xs[i] > filter[1])) continue;
+        if (v < lo) lo = v; if (v > hi) hi = v;
+      }
+    }
+    if (lo === Infinity) return [0, 1];
+    if (lo === hi) { lo -= 0.5; hi += 0.5; }
+    return [lo, hi];
+  }
+
+  function chart(el, opts) {
+    el.classList.add("chart");
+    el.innerHTML = "";
+    const canvas = document.createElement("canvas");
+    const tip = document.createElement("div"); tip.className = "tip";
+    const legend = document.createElement("div"); legend.className = "legend";
+    const title = document.createElement("div"); title.className = "title";
+    title.textContent = opts.title || "";
+    el.append(canvas, tip, legend, title);
+    let series = opts.series || [];
+    let view = null;  // [xmin, xmax] when zoomed
+    let drag = null;
+    const pad = { l: 56, r: 14, t: 28, b: 30 };
+
+    function drawLegend() {
+      legend.innerHTML = series.map((s, i) =>
+        `<span style="color:${s.color || COLORS[i % COLORS.length]}">■</span> ` +
+        String(s.name).replace(/[&<>]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;"}[c]))
+      ).join(" ");
+    }
+    function frame() {
+      const dpr = window.devicePixelRatio || 1;
+      const w = el.clientWidth, h = el.clientHeight;
+      canvas.width = w * dpr; canvas.height = h * dpr;
+      const ctx = canvas.getContext("2d");
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      const xr = view || extent(series, "x");
+      const yr = extent(series, "y", view);
+      const sx = v => pad.l + (v - xr[0]) / (xr[1] - xr[0] || 1) * (w - pad.l - pad.r);
+      const sy = v => h - pad.b - (v - yr[0]) / (yr[1] - yr[0] || 1) * (h - pad.t - pad.b);
+      return { ctx, w, h, xr, yr, sx, sy };
+    }
+    function draw() {
+      const f = frame(), ctx = f.ctx;
+      ctx.clearRect(0, 0, f.w, f.h);
+      ctx.font = "11px system-ui, sans-serif"; ctx.fillStyle = "#5d6778"; ctx.strokeStyle = "#e6e9ef";
+      ctx.lineWidth = 1;
+      for (const v of ticks(f.yr[0], f.yr[1], 5)) {
+        const y = Math.round(f.sy(v)) + 0.5;
+        ctx.beginPath(); ctx.moveTo(pad.l, y); ctx.lineTo(f.w - pad.r, y); ctx.stroke();
+        ctx.textAlign = "right"; ctx.fillText(fmt(v), pad.l - 6, y + 3);
+      }
+      const xt = opts.xTime ? null : ticks(f.xr[0], f.xr[1], Math.max(2, Math.floor(f.w / 90)));
+      for (const v of (xt || timeTicks(f.xr))) {
+        const x = Math.round(f.sx(v)) + 0.5;
+        ctx.beginPath(); ctx.moveTo(x, pad.t); ctx.lineTo(x, f.h - pad.b); ctx.stroke();
+        ctx.textAlign = "center";
+        ctx.fillText(opts.xTime ? new Date(v).toISOString().slice(0, 10) : fmt(v), x, f.h - pad.b + 14);
+      }
+      if (opts.xLabel) { ctx.textAlign = "right"; ctx.fillText(opts.xLabel, f.w - pad.r, f.h - 4); }
+      ctx.save();
+      ctx.beginPath(); ctx.rect(pad.l, pad.t, f.w - pad.l - pad.r, f.h - pad.t - pad.b); ctx.clip();
+      series.forEach((s, i) => {
+        ctx.strokeStyle = s.color || COLORS[i % COLORS.length]; ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        let open = false;
+        for (let k = 0; k < s.x.length; k++) {
+          const yv = s.y[k];
+          if (yv === null || !isFinite(yv)) { open = false; continue; }
+          const x = f.sx(s.x[k]), y = f.sy(yv);
+          if (!open) { ctx.moveTo(x, y); open = true; } else ctx.lineTo(x, y);
+        }
+        ctx.stroke();
+        if (s.points || s.x.length < 40) {
+          ctx.fillStyle = ctx.strokeStyle;
+          for (let k = 0; k < s.x.length; k++) {
+            if (s.y[k] === null || !isFinite(s.y[k])) continue;
+            ctx.beginPath(); ctx.arc(f.sx(s.x[k]), f.sy(s.y[k]), 2.5, 0, 6.3); ctx.fill();
+          }
+        }
+      });
+      (opts.lines || []).forEach(line => {
+        ctx.strokeStyle = line.color || "#c62828"; ctx.setLineDash([5, 4]);
+        ctx.beginPath(); ctx.moveTo(pad.l, f.sy(line.y)); ctx.lineTo(f.w - pad.r, f.sy(line.y));
+        ctx.stroke(); ctx.setLineDash([]);
+      });
+      ctx.restore();
+      if (drag && drag.x1 !== undefined) {
+        ctx.fillStyle = "rgba(47,111,222,.12)";
+        ctx.fillRect(Math.min(drag.x0, drag.x1), pad.t, Math.abs(drag.x1 - drag.x0), f.h - pad.t - pad.b);
+      }
+      el.dataset.drawn = String(series.reduce((n, s) => n + s.x.length, 0));
+    }
+    function timeTicks(xr) { return ticks(xr[0], xr[1], 6); }
+    function invert(px) {
+      const f = frame();
+      return f.xr[0] + (px - pad.l) / (f.w - pad.l - pad.r) * (f.xr[1] - f.xr[0]);
+    }
+    canvas.addEventListener("mousedown", e => { drag = { x0: e.offsetX }; });
+    canvas.addEventListener("mousemove", e => {
+      if (drag) { drag.x1 = e.offsetX; draw(); return; }
+      const x = invert(e.offsetX);
+      const lines = [];
+      series.forEach(s => {
+        let best = -1, gap = Infinity;
+        for (let k = 0; k < s.x.length; k++) {
+          const d = Math.abs(s.x[k] - x);
+          if (d < gap) { gap = d; best = k; }
+        }
+        if (best >= 0) lines.push(`${s.name}: ${fmt(s.y[best])} @ ${opts.xTime ? new Date(s.x[best]).toISOString().slice(0, 16) : fmt(s.x[best])}`);
+      });
+      tip.textContent = lines.join("\n");
+      tip.style.display = lines.length ? "block" : "none";
+      tip.style.left = Math.min(e.offsetX + 12, el.clientWidth - 220) + "px";
+      tip.style.top = (e.offsetY + 12) + "px";
+    });
+    canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
+    window.addEventListener("mouseup", e => {
+      if (!drag) return;
+      const d = drag; drag = null;
+      if (d.x1 === undefined || Math.abs(d.x1 - d.x0) < 5) { draw(); return; }
+      const lo = invert(Math.min(d.x0, d.x1)), hi = invert(Math.max(d.x0, d.x1));
+      view = [lo, hi];
+      if (opts.reload) opts.reload(lo, hi).then(s => { series = s; draw(); }); else draw();
+    });
+    canvas.addEventListener("dblclick", () => {
+      view = null;
+      if (opts.reload) opts.reload(null, null).then(s => { series = s; draw(); }); else draw();
+    });
+    window.addEventListener("resize", draw);
+    drawLegend(); draw();
+    return { update(s) { series = s; drawLegend(); draw(); }, el };
+  }
+
+  async function json(url) {
+    const r = await fetch(url, { credentials: "same-origin" });
+    if (r.status === 401) { location.href = "/ui/signin?next=" + encodeURIComponent(location.pathname + location.search); }
+    if (!r.ok) throw new Error(url + ": " + r.status);
+    return r.json();
+  }
+
+  window.md = { chart, json, fmt, COLORS };
+})();
