@@ -3,127 +3,25 @@ real server process (tests/contract/conftest.py).
 
 Over HTTP the server closes windows and delivers webhooks (the receiver below listens on
 127.0.0.1, so the server process reaches it too), and the retraining job runs in this test
-process, as the remote client runs it: ``retrain_support`` is importable here.
+process, as the remote client runs it: ``monitoring_support`` is importable here.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 
-import retrain_support
+import monitoring_support
 from modeldeck.client.local import LocalClient
 from modeldeck.client.remote import RemoteClient
-from modeldeck.core.deployment import Prediction
 from modeldeck.core.errors import AlreadyExists, InvalidInput, NotFound
 from modeldeck.monitoring.webhooks import verify
+from monitoring_support import DAY, MODEL, POLICY, START, Receiver, make, register, serve
 
-DAY = 86_400_000
-START = 1_767_225_600_000  # 2026-01-01T00:00:00Z
-MODEL = "churn"
-FEATURES = retrain_support.FEATURES
 SECRET = "s3cret-s3cret-s3cret"
-POLICY = """\
-[models.churn]
-label = "label"
-task = "classification"
-
-[[models.churn.checks]]
-type = "metric"
-metric = "auc"
-min = 0.6
-"""
-
-
-def make(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
-    """Two numbers and a segment; with ``shift`` the numbers of segment "b" move."""
-    rng = np.random.default_rng(seed)
-    segment = rng.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2])
-    x1 = rng.normal(0.0, 1.0, n)
-    x2 = rng.normal(5.0, 2.0, n)
-    moved = segment == "b"
-    x1 = np.where(moved, x1 + 3.0 * shift, x1)
-    x2 = np.where(moved, x2 - 4.0 * shift, x2)
-    logit = 1.5 * x1 - 0.4 * (x2 - 5.0)
-    label = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
-    return pd.DataFrame({"x1": x1, "x2": x2, "segment": segment, "label": label})
-
-
-def register(client: LocalClient) -> pd.DataFrame:
-    """Version 1 of MODEL, trained on a logged train dataset, champion."""
-    train = make(400, seed=1)
-    run = client.create_run("churn")
-    client.log_dataset(run.id, train, name="churn-train", context="train")
-    model = retrain_support.build().fit(train[FEATURES], train["label"])
-    client.log_model(run.id, model, "model", input_example=train[FEATURES])
-    client.end_run(run.id)
-    client.register_model(f"runs:/{run.id}/model", MODEL)
-    client.set_protected_aliases(MODEL, [])  # champion moves without approvals here
-    client.promote(MODEL, 1, "champion")
-    return train
-
-
-def serve(client: LocalClient, frame: pd.DataFrame, day: int, prefix: str) -> list[str]:
-    """Log version 1's predictions of ``frame``, spread over ``day`` (days after START)."""
-    proba = client.load_model(f"models:/{MODEL}/1").predict_proba(frame[FEATURES])
-    times = START + day * DAY + np.linspace(0, DAY - 1, len(frame)).astype(int)
-    ids = [f"{prefix}-{i}" for i in range(len(frame))]
-    client.log_predictions(
-        [
-            Prediction(
-                request_id=ids[i],
-                row=0,
-                model=MODEL,
-                version=1,
-                role="primary",
-                time=int(times[i]),
-                latency_ms=1.0,
-                inputs={
-                    "x1": float(frame["x1"].iloc[i]),
-                    "x2": float(frame["x2"].iloc[i]),
-                    "segment": str(frame["segment"].iloc[i]),
-                },
-                outputs={"prediction": int(proba[i].argmax()), "probabilities": proba[i].tolist()},
-            )
-            for i in range(len(frame))
-        ]
-    )
-    return ids
-
-
-class Receiver:
-    """A real HTTP server on 127.0.0.1 recording what it receives."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests.append({"headers": dict(self.headers), "body": body})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/modeldeck"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -136,7 +34,7 @@ def receiver() -> Iterator[Receiver]:
 def test_windows_labels_alerts_webhooks_and_the_report(
     client: LocalClient, receiver: Receiver, tmp_path: Path
 ) -> None:
-    register(client)
+    register(client, rows=400)
     created = client.create_monitor(MODEL, window="1d", origin=START)
     assert (created.model, created.window, created.origin) == (MODEL, "1d", START)
     client.add_alert_rule(MODEL, "drift_share>0.3")
@@ -202,14 +100,14 @@ def test_windows_labels_alerts_webhooks_and_the_report(
 
 
 def test_a_retrain_rule_produces_a_gated_challenger(client: LocalClient, tmp_path: Path) -> None:
-    train = register(client)
+    train = register(client, rows=400)
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY)
     client.create_monitor(MODEL, window="1d", origin=START)
-    client.set_retraining(MODEL, entry_point="retrain_support:retrain", policy=policy)
+    client.set_retraining(MODEL, entry_point="monitoring_support:retrain", policy=policy)
     assert client.get_monitor(MODEL).retraining == {
         "kind": "python",
-        "target": "retrain_support:retrain",
+        "target": "monitoring_support:retrain",
         "policy": POLICY,
     }
     client.add_alert_rule(MODEL, "drift_share > 0.3", action="retrain")
@@ -221,7 +119,7 @@ def test_a_retrain_rule_produces_a_gated_challenger(client: LocalClient, tmp_pat
     (retrained,) = run.retrained
     assert (retrained.version, retrained.replaces) == (2, 1)
     assert retrained.passed is True and retrained.alias == "challenger"
-    assert retrain_support.CALLS[-1] == {"replaces": 1, "old": len(train), "new": 300}
+    assert monitoring_support.CALLS[-1] == {"replaces": 1, "old": len(train), "new": 300}
     (alert,) = run.alerts
     assert alert.detail["retraining"] == {
         "run_id": retrained.run_id,
@@ -245,9 +143,9 @@ def test_a_retrain_rule_produces_a_gated_challenger(client: LocalClient, tmp_pat
 
 
 def test_a_failing_retraining_job_is_recorded_not_hidden(client: LocalClient) -> None:
-    register(client)
+    register(client, rows=400)
     client.create_monitor(MODEL, window="1d", origin=START)
-    client.set_retraining(MODEL, entry_point="retrain_support:broken")
+    client.set_retraining(MODEL, entry_point="monitoring_support:broken")
     client.add_alert_rule(MODEL, "rows >= 1", action="retrain")
     client.add_alert_rule(MODEL, "rows >= 2")
     serve(client, make(20, seed=2), day=0, prefix="x")
@@ -265,7 +163,7 @@ def test_a_failing_retraining_job_is_recorded_not_hidden(client: LocalClient) ->
 
 
 def test_errors_read_the_same(client: LocalClient) -> None:
-    register(client)
+    register(client, rows=400)
     with pytest.raises(NotFound, match="modeldeck monitor create"):
         client.run_monitor(MODEL)
     with pytest.raises(NotFound, match="modeldeck monitor create"):

@@ -8,52 +8,20 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import retrain_support
+import monitoring_support
 from modeldeck.client.local import LocalClient
-from modeldeck.core.deployment import Prediction
 from modeldeck.core.errors import AlreadyExists, InvalidInput, NotFound
 from modeldeck.core.settings import Settings
 from modeldeck.monitoring.webhooks import verify
-
-DAY = 86_400_000
-START = 1_767_225_600_000  # 2026-01-01T00:00:00Z
-MODEL = "churn"
-FEATURES = retrain_support.FEATURES
-POLICY = """\
-[models.churn]
-label = "label"
-task = "classification"
-
-[[models.churn.checks]]
-type = "metric"
-metric = "auc"
-min = 0.6
-"""
-
-
-def make(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
-    """Two numbers and a segment; with ``shift`` the numbers of segment "b" move."""
-    rng = np.random.default_rng(seed)
-    segment = rng.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2])
-    x1 = rng.normal(0.0, 1.0, n)
-    x2 = rng.normal(5.0, 2.0, n)
-    moved = segment == "b"
-    x1 = np.where(moved, x1 + 3.0 * shift, x1)
-    x2 = np.where(moved, x2 - 4.0 * shift, x2)
-    logit = 1.5 * x1 - 0.4 * (x2 - 5.0)
-    label = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
-    return pd.DataFrame({"x1": x1, "x2": x2, "segment": segment, "label": label})
+from monitoring_support import DAY, FEATURES, MODEL, POLICY, START, Receiver, make, register, serve
 
 
 @dataclass
@@ -63,30 +31,7 @@ class World:
     train: pd.DataFrame
 
     def serve(self, frame: pd.DataFrame, day: int, prefix: str, version: int = 1) -> list[str]:
-        """Log the champion's predictions of ``frame``, spread over ``day`` (days after START)."""
-        model = self.client.load_model(f"models:/{MODEL}/{version}")
-        proba = model.predict_proba(frame[FEATURES])
-        times = START + day * DAY + np.linspace(0, DAY - 1, len(frame)).astype(int)
-        ids = [f"{prefix}-{i}" for i in range(len(frame))]
-        records = [
-            Prediction(
-                request_id=ids[i],
-                row=0,
-                model=MODEL,
-                version=version,
-                role="primary",
-                time=int(times[i]),
-                latency_ms=1.0,
-                inputs={
-                    c: frame[c].iloc[i].item() if c != "segment" else frame[c].iloc[i]
-                    for c in FEATURES
-                },
-                outputs={"prediction": int(proba[i].argmax()), "probabilities": proba[i].tolist()},
-            )
-            for i in range(len(frame))
-        ]
-        self.client.log_predictions(records)
-        return ids
+        return serve(self.client, frame, day, prefix, version)
 
 
 @pytest.fixture
@@ -95,45 +40,9 @@ def world(tmp_path: Path, backend_url: str) -> Iterator[World]:
     home = tmp_path / "md"
     settings = Settings(home, backend_url, str(home / "objects"), "ann")
     client = LocalClient(settings)
-    train = make(2000, seed=1)
-    run = client.create_run("churn")
-    client.log_dataset(run.id, train, name="churn-train", context="train")
-    model = retrain_support.build().fit(train[FEATURES], train["label"])
-    client.log_model(run.id, model, "model", input_example=train[FEATURES])
-    client.end_run(run.id)
-    client.register_model(f"runs:/{run.id}/model", MODEL)
-    client.set_protected_aliases(MODEL, [])  # these tests move champion without approvals
-    client.promote(MODEL, 1, "champion")
+    train = register(client)
     yield World(client, home, train)
     client.close()
-
-
-class Receiver:
-    """A real HTTP server recording what it receives; answers ``codes`` in turn, then 200."""
-
-    def __init__(self, codes: list[int] | None = None) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.codes = list(codes or [])
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests.append({"headers": dict(self.headers), "body": body})
-                self.send_response(outer.codes.pop(0) if outer.codes else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/modeldeck"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -155,7 +64,7 @@ def test_registration_captures_the_reference(world: World) -> None:
 
 def test_a_version_without_training_data_says_how_to_give_it_one(world: World) -> None:
     run = world.client.create_run("churn")
-    model = retrain_support.build().fit(world.train[FEATURES], world.train["label"])
+    model = monitoring_support.build().fit(world.train[FEATURES], world.train["label"])
     world.client.log_model(run.id, model, "model", input_example=world.train[FEATURES])
     world.client.register_model(f"runs:/{run.id}/model", MODEL)
     assert world.client.references.get(MODEL, 2) is None
@@ -296,7 +205,7 @@ def test_a_retrain_rule_trains_registers_and_gates_a_successor(
     world.client.create_monitor(MODEL, window="1d", origin=START)
     with pytest.raises(InvalidInput, match="retraining job"):
         world.client.add_alert_rule(MODEL, "drift_share > 0.3", action="retrain")
-    world.client.set_retraining(MODEL, entry_point="retrain_support:retrain", policy=policy)
+    world.client.set_retraining(MODEL, entry_point="monitoring_support:retrain", policy=policy)
     world.client.add_alert_rule(MODEL, "drift_share > 0.3", action="retrain")
     shifted = make(600, seed=3, shift=1.0)
     ids = world.serve(shifted, day=0, prefix="s")
@@ -305,7 +214,7 @@ def test_a_retrain_rule_trains_registers_and_gates_a_successor(
     (retrained,) = run.retrained
     assert (retrained.version, retrained.replaces) == (2, 1)
     assert retrained.passed is True and retrained.alias == "challenger"
-    assert retrain_support.CALLS[-1] == {"replaces": 1, "old": 2000, "new": 600}
+    assert monitoring_support.CALLS[-1] == {"replaces": 1, "old": 2000, "new": 600}
     version = world.client.get_model_version(MODEL, 2)
     assert version.replaces_version == 1
     assert world.client.get_registered_model(MODEL).aliases == {"champion": 1, "challenger": 2}
@@ -324,7 +233,7 @@ def test_a_retrain_rule_trains_registers_and_gates_a_successor(
 
 def test_a_failing_retraining_job_is_recorded_not_hidden(world: World) -> None:
     world.client.create_monitor(MODEL, window="1d", origin=START)
-    world.client.set_retraining(MODEL, entry_point="retrain_support:broken")
+    world.client.set_retraining(MODEL, entry_point="monitoring_support:broken")
     world.client.add_alert_rule(MODEL, "rows >= 1", action="retrain")
     world.serve(make(50, seed=2), day=0, prefix="x")
     (alert,) = world.client.run_monitor(MODEL, now=START + DAY).alerts

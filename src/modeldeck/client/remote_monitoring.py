@@ -261,7 +261,9 @@ class RemoteMonitoringMethods(MonitoringMethods):
         ``out``; readers never see half a file."""
         params = {} if window_id is None else {"window_id": window_id}
         response = self.http.call("GET", f"{_path(model)}/report", params=params)
-        return _write_atomic(Path(out), response.content)
+        from modeldeck.monitoring.reports import write_file
+
+        return write_file(response.content, out)
 
     def shadow_comparison(
         self, model: str, *, since: int | None = None, until: int | None = None
@@ -322,18 +324,3 @@ def _path(model: str) -> str:
 
 def _monitor(data: Any) -> Monitor:
     return wire.MonitorOut.model_validate(data).to_entity()
-
-
-def _write_atomic(dest: Path, data: bytes) -> Path:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    try:
-        with tmp.open("wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return dest

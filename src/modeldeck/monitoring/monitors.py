@@ -357,21 +357,25 @@ class Monitors:
                 rows.update_monitor(conn, monitor.id, {"origin": origin})
         closed = []
         for window in time_windows(spec.size, origin, monitor.cursor_end, now):
-            with self.db.read() as conn:
-                found = list(
-                    rows.labeled_window(
-                        conn,
-                        model=monitor.model,
-                        deployment_id=monitor.deployment_id,
-                        since=window.start,
-                        until=window.end,
-                        limit=MAX_WINDOW_ROWS,
-                    )
-                )
+            found = self._rows(monitor, window.start, window.end)
             closed.append(
                 self._store(monitor, window.start, window.end, found, {"cursor_end": window.end})
             )
         return closed
+
+    def _rows(self, monitor: Monitor, since: int | None, until: int | None) -> list[Any]:
+        """The primary predictions of ``[since, until)`` with their labels, oldest first."""
+        with self.db.read() as conn:
+            return list(
+                rows.labeled_window(
+                    conn,
+                    model=monitor.model,
+                    deployment_id=monitor.deployment_id,
+                    since=since,
+                    until=until,
+                    limit=MAX_WINDOW_ROWS,
+                )
+            )
 
     def _close_counts(self, monitor: Monitor, size: int) -> list[WindowResult]:
         closed: list[WindowResult] = []
@@ -462,17 +466,7 @@ class Monitors:
             if counts.get(window.id, 0) <= window.labeled:
                 continue
             reference = self.references.load(monitor.model, window.version or 0)
-            with self.db.read() as conn:
-                found = list(
-                    rows.labeled_window(
-                        conn,
-                        model=monitor.model,
-                        deployment_id=monitor.deployment_id,
-                        since=window.start,
-                        until=window.end,
-                        limit=MAX_WINDOW_ROWS,
-                    )
-                )
+            found = self._rows(monitor, window.start, window.end)
             outputs = [json.loads(r.outputs) for r in found]
             labels = [None if r.label is None else json.loads(r.label) for r in found]
             updated = {
@@ -529,17 +523,7 @@ class Monitors:
         if window.source != "predictions" or window.version is None:
             return window.metrics.get(rule.metric)
         reference = self.references.load(monitor.model, window.version)
-        with self.db.read() as conn:
-            found = list(
-                rows.labeled_window(
-                    conn,
-                    model=monitor.model,
-                    deployment_id=monitor.deployment_id,
-                    since=window.end - rule.over_ms,
-                    until=window.end,
-                    limit=MAX_WINDOW_ROWS,
-                )
-            )
+        found = self._rows(monitor, window.end - rule.over_ms, window.end)
         if rule.metric == "rows":
             return float(len(found))
         outputs = [json.loads(r.outputs) for r in found]

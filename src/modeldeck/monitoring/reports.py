@@ -135,15 +135,19 @@ def render_html(report: Report) -> str:
 
 def write_html(report: Report, path: str | os.PathLike[str]) -> Path:
     """Render ``report`` to ``path`` (UTF-8), creating its folder; readers never see half a file."""
+    return write_file(render_html(report).encode("utf-8"), path)
+
+
+def write_file(data: bytes, path: str | os.PathLike[str]) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename, creating its folder."""
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    text = render_html(report).encode("utf-8")
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     # os.open applies the umask to the mode, so the report gets a new file's usual permissions
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(text)
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, dest)
