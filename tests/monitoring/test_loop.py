@@ -310,3 +310,30 @@ def test_a_batch_reads_the_same_from_a_frame_a_parquet_file_and_dask(
     assert frame["missing_share"] > 0 and frame["drifted.x1"] == 1.0
     assert all(w.detail["refused_rows"] == 10 for w in found.values())
     assert frame["labeled"] == 2990
+
+
+def test_a_retraining_command_logs_into_the_run_it_is_given(world: World) -> None:
+    """The command kind: a script run in a shell, its SDK pointed at this store and run."""
+    script = world.home.parent / "retrain.py"
+    script.write_text(
+        "import os, monitoring_support as s, modeldeck\n"
+        "train = s.make(500, seed=5)\n"
+        "with modeldeck.start_run() as run:\n"
+        "    assert run.id == os.environ['MODELDECK_RUN_ID']\n"
+        "    modeldeck.log_dataset(train, name='from-command', context='train')\n"
+        "    model = s.build().fit(train[s.FEATURES], train[s.LABEL])\n"
+        "    modeldeck.log_model(model, 'model', input_example=train[s.FEATURES])\n"
+    )
+    import os
+    import sys
+
+    tests = str(Path(monitoring_support.__file__).parent)
+    command = f"PYTHONPATH={tests}:{os.environ.get('PYTHONPATH', '')} {sys.executable} {script}"
+    world.client.create_monitor(MODEL, window="1d", origin=START)
+    world.client.set_retraining(MODEL, command=command)
+    retrained = world.client.retrain(MODEL)
+    assert (retrained.version, retrained.replaces, retrained.passed) == (2, 1, None)
+    lineage = world.client.lineage(MODEL, 2)
+    assert lineage.run is not None and lineage.run.id == retrained.run_id
+    assert {i.dataset.name for i in lineage.inputs} == {"from-command"}
+    assert world.client.references.get(MODEL, 2).rows == 500

@@ -364,7 +364,7 @@ class MonitoringMethods:
         )
         features = list((replaced.signature or {}).get("inputs", []))
         try:
-            run_job(job, context, [f["name"] for f in features])
+            run_job(job, context, [f["name"] for f in features], self._store_env())
             self.flush()
             self.end_run(run.id, "FINISHED")
         except BaseException as failed:
@@ -465,6 +465,20 @@ class MonitoringMethods:
             "passed": result.passed,
             "alias": result.alias,
         }, result
+
+    def _store_env(self) -> dict[str, str]:
+        """The variables that point a retraining command's SDK at this client's store."""
+        settings = self.settings
+        env = {
+            "MODELDECK_HOME": str(settings.home),
+            "MODELDECK_TRACKING_URI": settings.tracking_uri,
+            "MODELDECK_ARTIFACTS": settings.artifacts_uri,
+            "MODELDECK_USER": settings.user,
+        }
+        token = getattr(self, "_token", None)  # a remote client's
+        if isinstance(token, str) and token:
+            env["MODELDECK_TOKEN"] = token
+        return env
 
     def _pending_challenger(self, model: str, version: Any) -> int | None:
         """The challenger already retrained from ``version``, if there is one."""

@@ -160,8 +160,12 @@ def run_job(
     job: Mapping[str, Any],
     context: RetrainContext,
     feature_columns: list[str] | None,
+    store: Mapping[str, str] | None = None,
 ) -> None:
-    """Run the job inside ``context``'s run; afterwards the run holds the model at ``model``."""
+    """Run the job inside ``context``'s run; afterwards the run holds the model at ``model``.
+
+    A command gets ``store`` (the ``MODELDECK_*`` variables naming the caller's store) in its
+    environment, so the SDK in it logs to the same place, into the run ``MODELDECK_RUN_ID``."""
     if job["kind"] == "python":
         module_name, _, function_name = job["target"].partition(":")
         try:
@@ -181,6 +185,7 @@ def run_job(
         return
     env = {
         **os.environ,
+        **(store or {}),
         "MODELDECK_RUN_ID": context.run_id,
         "MODELDECK_RETRAIN_MODEL": context.model,
     }
