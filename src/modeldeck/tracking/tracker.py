@@ -206,6 +206,28 @@ class Tracker:
             run_rows.require(conn, run_id)
             return run_rows.metric_history(conn, run_id, key)
 
+    def metric_arrays(
+        self, run_id: str, key: str, lo: float | None = None, hi: float | None = None
+    ) -> tuple[Any, Any]:
+        """A metric's steps and values as two float arrays, steps ``lo``..``hi`` inclusive:
+        what a chart reads, without building a Metric per point (see storage ``series``)."""
+        from modeldeck.storage.metadata import series
+
+        with self.db.read() as conn:
+            run_rows.require(conn, run_id)
+            return series.history(conn, run_id, key, lo, hi)
+
+    def family(self, run: Run, limit: int) -> tuple[Run | None, list[Run], int]:
+        """A run's parent, its first ``limit`` children (loaded in one query) and how many
+        children it has."""
+        with self.db.read() as conn:
+            all_children = run_rows.children(conn, run.id)
+            child_ids = all_children[:limit]
+            ids = [*([run.parent_id] if run.parent_id else []), *child_ids]
+            loaded = {r.id: r for r in run_rows.load(conn, ids, with_inputs=False)}
+        parent = loaded.get(run.parent_id) if run.parent_id else None
+        return parent, [loaded[i] for i in child_ids if i in loaded], len(all_children)
+
     def search(
         self,
         experiments: str | Sequence[str] | None = None,

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from modeldeck.ui import runs
+from modeldeck.ui import audit, compare, production, registry, run, runs
 
-ROUTERS: list[APIRouter] = [runs.router]
+ROUTERS: list[APIRouter] = [
+    runs.router,
+    run.router,
+    compare.router,
+    registry.router,
+    production.router,
+    audit.router,
+]

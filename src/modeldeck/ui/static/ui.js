@@ -16,7 +16,9 @@
     if (!(hi > lo)) return [lo];
     const step = nice(hi - lo, count);
     const out = [];
-    for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(v);
+    for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+      out.push(Math.abs(v) < step * 1e-9 ? 0 : v);  // no "-2.78e-17" where 0 is meant
+    }
     return out;
   }
   function fmt(v) {
@@ -38,10 +40,16 @@
     }
     if (lo === Infinity) return [0, 1];
     if (lo === hi) { lo -= 0.5; hi += 0.5; }
+    if (key === "y") { const m = (hi - lo) * 0.05; lo -= m; hi += m; }  // points off the edges
     return [lo, hi];
   }
 
   function chart(el, opts) {
+    // drawing again into the same element drops the previous chart's window listeners
+    if (el._mdChart) el._mdChart.abort();
+    const gone = new AbortController();
+    el._mdChart = gone;
+    const own = { signal: gone.signal };
     el.classList.add("chart");
     el.innerHTML = "";
     const canvas = document.createElement("canvas");
@@ -88,7 +96,7 @@
         const x = Math.round(f.sx(v)) + 0.5;
         ctx.beginPath(); ctx.moveTo(x, pad.t); ctx.lineTo(x, f.h - pad.b); ctx.stroke();
         ctx.textAlign = "center";
-        ctx.fillText(opts.xTime ? new Date(v).toISOString().slice(0, 10) : fmt(v), x, f.h - pad.b + 14);
+        ctx.fillText(opts.xTime ? timeLabel(v, f.xr) : fmt(v), x, f.h - pad.b + 14);
       }
       if (opts.xLabel) { ctx.textAlign = "right"; ctx.fillText(opts.xLabel, f.w - pad.r, f.h - 4); }
       ctx.save();
@@ -125,6 +133,10 @@
       el.dataset.drawn = String(series.reduce((n, s) => n + s.x.length, 0));
     }
     function timeTicks(xr) { return ticks(xr[0], xr[1], 6); }
+    function timeLabel(v, xr) {  // dates, or hours when the span is under three days
+      const iso = new Date(v).toISOString();
+      return xr[1] - xr[0] < 3 * 86400000 ? iso.slice(5, 16).replace("T", " ") : iso.slice(0, 10);
+    }
     function invert(px) {
       const f = frame();
       return f.xr[0] + (px - pad.l) / (f.w - pad.l - pad.r) * (f.xr[1] - f.xr[0]);
@@ -148,19 +160,19 @@
       tip.style.top = (e.offsetY + 12) + "px";
     });
     canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
-    window.addEventListener("mouseup", e => {
+    window.addEventListener("mouseup", () => {
       if (!drag) return;
       const d = drag; drag = null;
       if (d.x1 === undefined || Math.abs(d.x1 - d.x0) < 5) { draw(); return; }
       const lo = invert(Math.min(d.x0, d.x1)), hi = invert(Math.max(d.x0, d.x1));
       view = [lo, hi];
       if (opts.reload) opts.reload(lo, hi).then(s => { series = s; draw(); }); else draw();
-    });
+    }, own);
     canvas.addEventListener("dblclick", () => {
       view = null;
       if (opts.reload) opts.reload(null, null).then(s => { series = s; draw(); }); else draw();
     });
-    window.addEventListener("resize", draw);
+    window.addEventListener("resize", draw, own);
     drawLegend(); draw();
     return { update(s) { series = s; drawLegend(); draw(); }, el };
   }
@@ -173,4 +185,118 @@
   }
 
   window.md = { chart, json, fmt, COLORS };
+})();
+
+/* md.scatter(el, {title, points: [{x, y, label, color}], xLabel, yLabel}): one dot per point; x may
+   be numbers or text (then each distinct text is a column, in sorted order). Hover names the
+   point. Sets el.dataset.drawn to the number of dots. Added for the compare page. */
+(function () {
+  "use strict";
+  function step(span, count) {
+    const raw = span / Math.max(count, 1);
+    const mag = Math.pow(10, Math.floor(Math.log10(raw || 1)));
+    const norm = raw / mag;
+    return (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
+  }
+  function ticks(lo, hi, count) {
+    if (!(hi > lo)) return [lo];
+    const s = step(hi - lo, count), out = [];
+    for (let v = Math.ceil(lo / s) * s; v <= hi + s * 1e-9; v += s) out.push(v);
+    return out;
+  }
+  function range(values) {
+    let lo = Math.min(...values), hi = Math.max(...values);
+    if (!isFinite(lo)) return [0, 1];
+    if (lo === hi) { lo -= 0.5; hi += 0.5; }
+    const pad = (hi - lo) * 0.06;
+    return [lo - pad, hi + pad];
+  }
+
+  function scatter(el, opts) {
+    if (el._mdChart) el._mdChart.abort();  // as md.chart: one set of window listeners
+    const gone = new AbortController();
+    el._mdChart = gone;
+    const fmt = window.md.fmt;
+    el.classList.add("chart");
+    el.innerHTML = "";
+    const canvas = document.createElement("canvas");
+    const tip = document.createElement("div"); tip.className = "tip";
+    const title = document.createElement("div"); title.className = "title";
+    title.textContent = opts.title || "";
+    el.append(canvas, tip, title);
+    const raw = (opts.points || []).filter(p => p.y !== null && isFinite(Number(p.y)));
+    const numeric = raw.every(p => p.x !== null && p.x !== "" && isFinite(Number(p.x)));
+    const cats = numeric ? [] : [...new Set(raw.map(p => String(p.x)))].sort();
+    const points = raw.map(p => ({
+      x: numeric ? Number(p.x) : cats.indexOf(String(p.x)), y: Number(p.y), label: p.label, raw: p.x,
+      color: p.color,
+    }));
+    const pad = { l: 56, r: 14, t: 28, b: 34 };
+    let placed = [];
+
+    function draw() {
+      const dpr = window.devicePixelRatio || 1;
+      const w = el.clientWidth, h = el.clientHeight;
+      canvas.width = w * dpr; canvas.height = h * dpr;
+      const ctx = canvas.getContext("2d");
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.clearRect(0, 0, w, h);
+      const xr = numeric ? range(points.map(p => p.x)) : [-0.5, Math.max(cats.length - 0.5, 0.5)];
+      const yr = range(points.map(p => p.y));
+      const sx = v => pad.l + (v - xr[0]) / (xr[1] - xr[0]) * (w - pad.l - pad.r);
+      const sy = v => h - pad.b - (v - yr[0]) / (yr[1] - yr[0]) * (h - pad.t - pad.b);
+      ctx.font = "11px system-ui, sans-serif"; ctx.fillStyle = "#5d6778"; ctx.strokeStyle = "#e6e9ef";
+      ctx.lineWidth = 1;
+      for (const v of ticks(yr[0], yr[1], 5)) {
+        const y = Math.round(sy(v)) + 0.5;
+        ctx.beginPath(); ctx.moveTo(pad.l, y); ctx.lineTo(w - pad.r, y); ctx.stroke();
+        ctx.textAlign = "right"; ctx.fillText(fmt(v), pad.l - 6, y + 3);
+      }
+      const xt = numeric ? ticks(xr[0], xr[1], Math.max(2, Math.floor(w / 90))).map(v => [v, fmt(v)])
+        : cats.map((c, i) => [i, c.length > 14 ? c.slice(0, 13) + "…" : c]);
+      ctx.textAlign = "center";
+      for (const [v, text] of xt) {
+        const x = Math.round(sx(v)) + 0.5;
+        ctx.beginPath(); ctx.moveTo(x, pad.t); ctx.lineTo(x, h - pad.b); ctx.stroke();
+        ctx.fillText(text, x, h - pad.b + 14);
+      }
+      ctx.textAlign = "right";
+      if (opts.xLabel) ctx.fillText(opts.xLabel, w - pad.r, h - 4);
+      if (opts.yLabel) {
+        ctx.save(); ctx.translate(11, (pad.t + h - pad.b) / 2); ctx.rotate(-Math.PI / 2);
+        ctx.textAlign = "center"; ctx.fillText(opts.yLabel, 0, 0); ctx.restore();
+      }
+      placed = points.map((p, i) => {
+        const col = p.color || window.md.COLORS[i % window.md.COLORS.length];
+        const x = sx(p.x), y = sy(p.y);
+        ctx.fillStyle = col; ctx.globalAlpha = 0.85;
+        ctx.beginPath(); ctx.arc(x, y, 5, 0, 6.3); ctx.fill();
+        ctx.globalAlpha = 1;
+        return { x, y, p };
+      });
+      if (!points.length) {
+        ctx.textAlign = "center"; ctx.fillStyle = "#5d6778";
+        ctx.fillText("no run has both values", w / 2, h / 2);
+      }
+      el.dataset.drawn = String(points.length);
+    }
+    canvas.addEventListener("mousemove", e => {
+      let best = null, gap = 100;
+      for (const q of placed) {
+        const d = (q.x - e.offsetX) ** 2 + (q.y - e.offsetY) ** 2;
+        if (d < gap) { gap = d; best = q; }
+      }
+      if (!best) { tip.style.display = "none"; return; }
+      tip.textContent = `${best.p.label}\n${opts.xLabel || "x"}: ${best.p.raw}\n${opts.yLabel || "y"}: ${fmt(best.p.y)}`;
+      tip.style.display = "block";
+      tip.style.left = Math.min(e.offsetX + 12, el.clientWidth - 220) + "px";
+      tip.style.top = (e.offsetY + 12) + "px";
+    });
+    canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
+    window.addEventListener("resize", draw, { signal: gone.signal });
+    draw();
+    return { el, redraw: draw };
+  }
+
+  window.md.scatter = scatter;
 })();
