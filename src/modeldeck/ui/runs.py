@@ -16,7 +16,7 @@ from modeldeck.ui.session import Signed
 router = APIRouter(include_in_schema=False)
 PAGE_SIZES = (25, 50, 100, 200)
 BASE_COLUMNS = ("name", "status", "user", "start", "duration")
-MAX_KEY_COLUMNS = 8
+MAX_KEY_COLUMNS = 5
 
 
 @router.get("/ui/runs", response_class=HTMLResponse)
