@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from modeldeck.core.entities import Run
 from modeldeck.core.errors import InvalidInput, NotFound
+from modeldeck.ui import formats
 from modeldeck.ui.router import render
 from modeldeck.ui.session import Signed
 
@@ -98,7 +99,7 @@ def _diff(runs: list[Run]) -> list[dict[str, Any]]:
         keys = sorted({k for r in runs for k in getattr(r, kind)})
         for key in keys:
             raw = [getattr(r, kind).get(key) for r in runs]
-            shown = [_fmt(v) for v in raw]
+            shown = [formats.number(v, 6) for v in raw]
             rows.append(
                 {
                     "kind": kind,
@@ -124,11 +125,3 @@ def _numeric(values: Any) -> bool:
 
 def _brief(run: Run) -> dict[str, str]:
     return {"id": run.id, "name": run.name, "status": run.status.value}
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)

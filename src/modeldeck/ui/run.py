@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from modeldeck.core.entities import Artifact, Run
 from modeldeck.core.errors import InvalidInput, ModeldeckError, NotFound
 from modeldeck.tracking.tracker import find_artifact
+from modeldeck.ui import formats
 from modeldeck.ui.downsample import lttb
 from modeldeck.ui.router import render
 from modeldeck.ui.session import Signed
@@ -53,9 +54,9 @@ def run_page(request: Request, viewer: Signed, run_id: str, dir: str | None = No
         experiment=experiments.get(run.experiment_id, run.experiment_id),
         started=_time(run.start_time),
         ended=_time(run.end_time) if run.end_time else None,
-        duration=_duration(run.duration_ms),
+        duration=formats.duration(run.duration_ms),
         params=sorted(run.params.items()),
-        metrics=[(k, _fmt(v)) for k, v in sorted(run.metrics.items())],
+        metrics=[(k, formats.number(v)) for k, v in sorted(run.metrics.items())],
         tags=sorted(run.tags.items()),
         keys=sorted(run.metrics),
         artifacts=artifacts,
@@ -167,9 +168,9 @@ def _dataset(dataset: Any, context: str) -> dict[str, Any]:
                 "dtype": info.get("dtype", ""),
                 "missing": _percent(info.get("missing")),
                 "distinct": info.get("distinct", ""),
-                "mean": _fmt(info.get("mean")),
-                "min": _fmt(info.get("min")),
-                "max": _fmt(info.get("max")),
+                "mean": formats.number(info.get("mean")),
+                "min": formats.number(info.get("min")),
+                "max": formats.number(info.get("max")),
             }
         )
     return {
@@ -231,25 +232,6 @@ def _time(ms: int | None) -> str:
     if ms is None:
         return ""
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _duration(ms: int | None) -> str:
-    if ms is None:
-        return "running"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _fmt(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
 
 
 def _percent(value: Any) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from modeldeck.core.errors import InvalidInput
 from modeldeck.core.governance import Role
+from modeldeck.ui import formats
 from modeldeck.ui.router import render
 from modeldeck.ui.session import Signed
 
@@ -86,34 +86,13 @@ def _row(run: Any, columns: list[str]) -> dict[str, Any]:
         kind, _, key = column.partition(".")
         source = run.metrics if kind == "metrics" else run.params if kind == "params" else run.tags
         value = source.get(key)
-        values[column] = _fmt(value)
+        values[column] = formats.number(value)
     return {
         "id": run.id,
         "name": run.name,
         "status": run.status.value,
         "user": run.user,
-        "start": dt.datetime.fromtimestamp(run.start_time / 1000, tz=dt.UTC).strftime(
-            "%Y-%m-%d %H:%M"
-        ),
-        "duration": _duration(run.duration_ms),
+        "start": formats.utc(run.start_time),
+        "duration": formats.duration(run.duration_ms),
         "values": values,
     }
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _duration(ms: int | None) -> str:
-    if ms is None:
-        return "running"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -184,7 +184,7 @@
     return r.json();
   }
 
-  window.md = { chart, json, fmt, COLORS };
+  window.md = { chart, json, fmt, ticks, COLORS };
 })();
 
 /* md.scatter(el, {title, points: [{x, y, label, color}], xLabel, yLabel}): one dot per point; x may
@@ -192,18 +192,7 @@
    point. Sets el.dataset.drawn to the number of dots. Added for the compare page. */
 (function () {
   "use strict";
-  function step(span, count) {
-    const raw = span / Math.max(count, 1);
-    const mag = Math.pow(10, Math.floor(Math.log10(raw || 1)));
-    const norm = raw / mag;
-    return (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
-  }
-  function ticks(lo, hi, count) {
-    if (!(hi > lo)) return [lo];
-    const s = step(hi - lo, count), out = [];
-    for (let v = Math.ceil(lo / s) * s; v <= hi + s * 1e-9; v += s) out.push(v);
-    return out;
-  }
+  const ticks = (lo, hi, count) => window.md.ticks(lo, hi, count);
   function range(values) {
     let lo = Math.min(...values), hi = Math.max(...values);
     if (!isFinite(lo)) return [0, 1];
