@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -198,7 +199,10 @@ class _Replay:
     def _predict(self, rows: range, role: str, version: int | None) -> list[Prediction]:
         number = version or self.client.get_deployment(self.deployment_id).version
         model = self.client.load_model(f"models:/{MODEL}/{number}")
+        started = time.perf_counter()
         proba = model.predict_proba(self.features.iloc[rows.start : rows.stop])
+        # replayed in one batch: each row is given its share of the batch's time
+        latency = (time.perf_counter() - started) * 1000 / max(len(rows), 1)
         classes = list(model.raw.classes_)
         return [
             Prediction(
@@ -208,7 +212,7 @@ class _Replay:
                 version=number,
                 role=role,
                 time=int(self.times[i]),
-                latency_ms=0.0,
+                latency_ms=latency,
                 inputs=self.inputs[i],
                 outputs={
                     "prediction": classes[int(p.argmax())],
