@@ -142,6 +142,7 @@ def test_production_detects_the_shift_retrains_and_promotes_generation_two(story
     rules = {a.rule for a in client.monitor_alerts("churn")}
     assert rules == {"drift_share >= 0.2", "auc < 0.75 over 14 days"}
     assert produced.webhooks_verified == produced.alerts > 0
+    assert client.get_monitor("churn").webhooks == []  # its receiver is gone with the quickstart
     # the challenger passed its gates, was approved by the reviewer and is the champion now
     new = produced.challenger
     assert produced.promoted and produced.generations == [1, new]

@@ -12,6 +12,7 @@ the HTML report is written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import threading
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modeldeck.core.deployment import Prediction
+from modeldeck.core.errors import ModeldeckError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -146,6 +148,9 @@ def production(console: Console, client: Any, reviewer: Any, champion: int) -> P
     finally:
         client.stop_deployment(deployment.id)
         receiver.close()
+        # the receiver lived only as long as the quickstart: later passes must not retry it
+        with contextlib.suppress(ModeldeckError):
+            client.remove_webhook(MODEL, receiver.url)
     console.print(
         f"webhook receiver got {len(receiver.received)} alerts, "
         f"{receiver.verified} with a valid signature"
