@@ -4,6 +4,11 @@ A chart needs every point of a long series once, to cut it down (LTTB); building
 and a ``Metric`` per point is most of what reading 100,000 points costs. PostgreSQL packs the
 whole series into one ``bytea`` of big-endian (int8 step, float8 value) pairs that numpy reads
 in place; elsewhere the driver's own tuples go straight into a numpy record array.
+
+PostgreSQL packs the rows in the order it finds them and numpy puts them in step order
+(skipped when they already are): sorting 1,000,000 rows inside the aggregate took 0.3 s of a
+0.7 s read. Only a series with a step logged twice is read again in the database's order
+(step, time, arrival), which numpy could not know.
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ from modeldeck.storage.db.tables import metrics
 Floats = np.ndarray[Any, np.dtype[np.float64]]
 _PACKED = np.dtype([("step", ">i8"), ("value", ">f8")])
 _ROW = np.dtype([("step", np.float64), ("value", np.float64), ("is_nan", np.bool_)])
-# one row, one value: the series in step order (then time, then arrival), NaN kept as NaN
+# one row, one value: the series as the scan finds it (or in full order), NaN kept as NaN
 _PACK = """
 SELECT string_agg(
     int8send(step) || float8send(CASE WHEN is_nan THEN 'NaN'::float8 ELSE value END),
-    ''::bytea ORDER BY step, "timestamp", id)
+    ''::bytea{order})
 FROM metrics WHERE run_id = :run_id AND key = :key AND step >= :lo AND step <= :hi
 """
+_AS_FOUND = sa.text(_PACK.format(order=""))
+_IN_ORDER = sa.text(_PACK.format(order=' ORDER BY step, "timestamp", id'))
 _LOWEST, _HIGHEST = -(2**63), 2**63 - 1
 
 
@@ -44,9 +51,15 @@ def history(
 
 def _packed(conn: Connection, run_id: str, key: str, lo: int, hi: int) -> tuple[Floats, Floats]:
     params = {"run_id": run_id, "key": key, "lo": lo, "hi": hi}
-    blob = conn.execute(sa.text(_PACK), params).scalar()
-    table = np.frombuffer(blob or b"", dtype=_PACKED)
-    return table["step"].astype(np.float64), table["value"].astype(np.float64)
+    table = np.frombuffer(conn.execute(_AS_FOUND, params).scalar() or b"", dtype=_PACKED)
+    steps = table["step"].astype(np.int64)
+    if steps.size > 1 and not bool(np.all(steps[1:] >= steps[:-1])):
+        order = np.argsort(steps, kind="stable")
+        table, steps = table[order], steps[order]
+    if steps.size > 1 and bool(np.any(steps[1:] == steps[:-1])):
+        table = np.frombuffer(conn.execute(_IN_ORDER, params).scalar() or b"", dtype=_PACKED)
+        steps = table["step"].astype(np.int64)
+    return steps.astype(np.float64), table["value"].astype(np.float64)
 
 
 def _rows(conn: Connection, run_id: str, key: str, lo: int, hi: int) -> tuple[Floats, Floats]:
