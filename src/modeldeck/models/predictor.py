@@ -58,11 +58,33 @@ class Predictor:
             raise InvalidInput(f"{self.metadata.get('model_class')} has no predict_proba")
         return method(self._enforce(data))
 
+    def predict_with_proba(self, data: Any) -> tuple[Any, Any | None]:
+        """Predictions and, for classifiers, class probabilities (else None), checking ``data``
+        once and passing over the model once where its ``predict`` is the most probable class
+        (everything but SVMs with Platt scaling)."""
+        import numpy as np
+
+        frame = self._enforce(data)
+        model = self.raw
+        proba = getattr(model, "predict_proba", None)
+        classes = getattr(model, "classes_", None)
+        if not callable(proba) or classes is None:
+            return self._predict(frame), None
+        probabilities = proba(frame)
+        if _predict_is_argmax(model):
+            return np.asarray(classes)[np.argmax(probabilities, axis=1)], probabilities
+        return self._predict(frame), probabilities
+
     def input_example(self) -> Any:
         """The example stored with the model (a DataFrame), or None."""
         if self.folder is None:
             return None
         return read_input_example(self.folder, self.metadata)
+
+
+def _predict_is_argmax(model: Any) -> bool:
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    return not hasattr(final, "probability")  # SVC(probability=True): predict may disagree
 
 
 def _as_given(data: Any) -> Any:

@@ -150,13 +150,12 @@ def _signature(raw: Any) -> Any:
 
 
 def predict(predictor: Predictor, frame: pd.DataFrame, task: str | None) -> tuple[Any, Any]:
+    """Predictions as a list, and class probabilities for a classifier (else None)."""
     import numpy as np
 
-    model = getattr(predictor, "raw", None)
-    checked = predictor.check(frame)
-    proba = getattr(model, "predict_proba", None) if task == "classification" else None
-    probabilities = proba(checked) if callable(proba) else None
-    predictions = predictor.predict(frame)
+    predictions, probabilities = predictor.predict_with_proba(frame)
+    if task != "classification":
+        probabilities = None
     return list(np.asarray(predictions).tolist()), probabilities
 
 

@@ -91,27 +91,9 @@ class Arm:
 
 
 def infer(predictor: Predictor, columns: Columns) -> tuple[list[Any], list[list[float]] | None]:
-    """Predictions and, for classifiers, class probabilities, in one pass over the model where
-    its ``predict`` is the most probable class (everything but SVMs with Platt scaling)."""
-    import numpy as np
-
-    frame = predictor.check(columns)
-    model = predictor.raw
-    proba = getattr(model, "predict_proba", None)
-    classes = getattr(model, "classes_", None)
-    if not callable(proba) or classes is None:
-        return _list(model.predict(frame)), None
-    probabilities = proba(frame)
-    if _predict_is_argmax(model):
-        predictions = np.asarray(classes)[np.argmax(probabilities, axis=1)]
-    else:
-        predictions = model.predict(frame)
-    return _list(predictions), _list(probabilities)
-
-
-def _predict_is_argmax(model: Any) -> bool:
-    final = model.steps[-1][1] if hasattr(model, "steps") else model
-    return not hasattr(final, "probability")  # SVC(probability=True): predict may disagree
+    """Predictions and, for classifiers, class probabilities, as plain lists for JSON."""
+    predictions, probabilities = predictor.predict_with_proba(columns)
+    return _list(predictions), None if probabilities is None else _list(probabilities)
 
 
 def split(key: str, share: float) -> bool:
