@@ -179,21 +179,15 @@ class MonitoringMethods:
         """Register the job that retrains ``model``: a Python ``entry_point``
         (``module:function``) or a shell ``command``; ``policy`` is a policy file (TOML)
         whose gates judge the result (default: the gates the replaced version passed)."""
-        if (entry_point is None) == (command is None):
-            raise InvalidInput("give a retraining job either an entry point or a command")
-        job: dict[str, Any] = {
-            "kind": "python" if entry_point else "command",
-            "target": entry_point or command,
-        }
-        if policy is not None:
-            path = Path(policy)
-            if not path.is_file():
-                raise InvalidInput(f"policy file {path} does not exist")
-            job["policy"] = path.read_text(encoding="utf-8")
-        if label is not None:
-            job["label"] = label
-        if experiment is not None:
-            job["experiment"] = experiment
+        from modeldeck.monitoring.retraining import job_of
+
+        job = job_of(
+            entry_point=entry_point,
+            command=command,
+            policy=policy,
+            label=label,
+            experiment=experiment,
+        )
         return self.monitors.set_retraining(model, job, self.settings.user)
 
     # data in ---------------------------------------------------------------------------------
@@ -292,23 +286,9 @@ class MonitoringMethods:
     ) -> Path:
         """Write the HTML report of the latest window (or ``window_id``) with the trend of
         every window and the alerts."""
-        from modeldeck.monitoring.overview import build_report
         from modeldeck.monitoring.reports import write_html
 
-        monitor = self.monitors.get(model)
-        windows = self.monitors.windows(model, limit=1000)
-        focus = None
-        if window_id is not None:
-            focus = next((w for w in windows if w.id == window_id), None)
-            if focus is None:
-                raise InvalidInput(f"model {model!r} has no window {window_id}")
-        report = build_report(
-            monitor,
-            windows,
-            self.monitors.alerts(model, limit=200),
-            focus=focus,
-            now=self.store.clock(),
-        )
+        report = self.monitors.report(model, window_id=window_id)
         return write_html(report, out)
 
     def shadow_comparison(

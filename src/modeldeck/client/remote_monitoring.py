@@ -151,23 +151,15 @@ class RemoteMonitoringMethods(MonitoringMethods):
     ) -> Monitor:
         """Register the job that retrains ``model``; it runs in the process that runs the
         monitor (this client), so ``entry_point`` must be importable here."""
-        from modeldeck.monitoring.retraining import check_job
+        from modeldeck.monitoring.retraining import check_job, job_of
 
-        if (entry_point is None) == (command is None):
-            raise InvalidInput("give a retraining job either an entry point or a command")
-        job: dict[str, Any] = {
-            "kind": "python" if entry_point else "command",
-            "target": entry_point or command,
-        }
-        if policy is not None:
-            path = Path(policy)
-            if not path.is_file():
-                raise InvalidInput(f"policy file {path} does not exist")
-            job["policy"] = path.read_text(encoding="utf-8")
-        if label is not None:
-            job["label"] = label
-        if experiment is not None:
-            job["experiment"] = experiment
+        job = job_of(
+            entry_point=entry_point,
+            command=command,
+            policy=policy,
+            label=label,
+            experiment=experiment,
+        )
         return _monitor(self.http.put(f"{_path(model)}/retraining", check_job(job)))
 
     # data in ---------------------------------------------------------------------------------

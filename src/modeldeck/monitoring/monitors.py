@@ -42,6 +42,7 @@ from modeldeck.storage.metadata import registry as registry_rows
 if TYPE_CHECKING:
     import pandas as pd
 
+    from modeldeck.monitoring import reports
     from modeldeck.monitoring.sources import Source
 
 DAY_MS = 86_400_000
@@ -311,6 +312,21 @@ class Monitors:
             return rows.windows(
                 conn, monitor.id, source=source, since=since, until=until, limit=limit
             )
+
+    def report(self, model: str, *, window_id: int | None = None) -> reports.Report:
+        """The report of the latest window with rows (or ``window_id``), with the trend of
+        every window and the alerts."""
+        from modeldeck.monitoring.overview import build_report
+
+        monitor = self.get(model)
+        windows = self.windows(model, limit=1000)
+        focus = None
+        if window_id is not None:
+            focus = next((w for w in windows if w.id == window_id), None)
+            if focus is None:
+                raise InvalidInput(f"model {model!r} has no window {window_id}")
+        found = self.alerts(model, limit=200)
+        return build_report(monitor, windows, found, focus=focus, now=self.clock())
 
     def alerts(self, model: str | None = None, *, limit: int = 100) -> list[Alert]:
         with self.db.read() as conn:

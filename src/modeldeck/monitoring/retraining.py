@@ -73,6 +73,36 @@ def check_job(job: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def job_of(
+    *,
+    entry_point: str | None,
+    command: str | None,
+    policy: str | os.PathLike[str] | None,
+    label: str | None,
+    experiment: str | None,
+) -> dict[str, Any]:
+    """The job a client registers, from its arguments (the policy file is read here, on the
+    client's side); :func:`check_job` checks it where it is stored."""
+    from pathlib import Path
+
+    if (entry_point is None) == (command is None):
+        raise InvalidInput("give a retraining job either an entry point or a command")
+    job: dict[str, Any] = {
+        "kind": "python" if entry_point else "command",
+        "target": entry_point or command,
+    }
+    if policy is not None:
+        path = Path(policy)
+        if not path.is_file():
+            raise InvalidInput(f"policy file {path} does not exist")
+        job["policy"] = path.read_text(encoding="utf-8")
+    if label is not None:
+        job["label"] = label
+    if experiment is not None:
+        job["experiment"] = experiment
+    return job
+
+
 class Lifecycle(Protocol):
     """What retraining needs of a client (the local client provides it)."""
 

@@ -21,7 +21,6 @@ from modeldeck.core.errors import InvalidInput, NotFound
 from modeldeck.core.monitoring import Alert, Monitor, WindowResult
 from modeldeck.monitoring.overview import Status
 from modeldeck.monitoring.rules import PERFORMANCE_METRICS
-from modeldeck.server.routes import monitoring as monitoring_routes
 from modeldeck.server.routes.monitoring import Mons
 from modeldeck.server.state import Services, services
 from modeldeck.serving.deployments import Deployments
@@ -122,13 +121,14 @@ def model_page(
 @router.get("/ui/production/{model}/report", response_class=HTMLResponse)
 def report_page(
     viewer: Signed,
-    svc: Svc,
     monitors: Mons,
     model: ModelParam,
     window_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> HTMLResponse:
     """The monitor's self-contained HTML report, as ``/api/v1/monitors/{model}/report``."""
-    report = monitoring_routes.monitor_report(model, viewer.user, svc, monitors, window_id)
+    from modeldeck.monitoring.reports import render_html
+
+    report = HTMLResponse(render_html(monitors.report(model, window_id=window_id)))
     # a document with nothing to fetch: it may not run scripts or load anything
     report.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:"

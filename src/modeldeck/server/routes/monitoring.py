@@ -348,25 +348,14 @@ def add_note(
 def monitor_report(
     model: ModelParam,
     user: Reader,
-    svc: Svc,
     monitors: Mons,
     window_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> HTMLResponse:
     """The HTML report of the latest window (or ``window_id``): drift per column, quality,
     the trend of every window and the alerts, in one file with nothing to fetch."""
-    from modeldeck.monitoring.overview import build_report
     from modeldeck.monitoring.reports import render_html
 
-    monitor = monitors.get(model)
-    windows = monitors.windows(model, limit=1000)
-    focus = None
-    if window_id is not None:
-        focus = next((w for w in windows if w.id == window_id), None)
-        if focus is None:
-            raise InvalidInput(f"model {model!r} has no window {window_id}")
-    report = build_report(
-        monitor, windows, monitors.alerts(model, limit=200), focus=focus, now=svc.clock()
-    )
+    report = monitors.report(model, window_id=window_id)
     return HTMLResponse(render_html(report))
 
 
