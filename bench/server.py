@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -44,6 +43,7 @@ from _common import (
     run_data,
     run_name,
 )
+from _process import stop_group
 from _venv import BENCH, console, find_mlflow_python, sh
 
 WORKERS = 2
@@ -361,15 +361,7 @@ class Server:
         return {"processes": len(pids), "rss": rss, "pss": pss}
 
     def stop(self) -> None:
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        with suppress(ProcessLookupError):  # children that outlived their parent
-            os.killpg(self.process.pid, signal.SIGKILL)
+        stop_group(self.process)
 
 
 def descendants(root: int) -> list[int]:

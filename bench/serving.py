@@ -20,7 +20,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from typing import Any
 import httpx
 from rich.table import Table
 
+from _process import stop_group
 from _venv import BENCH, console, find_mlflow_python, sh
 
 ROWS = 20_000  # churn rows: 15,000 train the pipeline, the test quarter gives the requests
@@ -101,15 +101,7 @@ class Server:
         return self.log.read_text(errors="replace")[-1500:]
 
     def stop(self) -> None:
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        with suppress(ProcessLookupError):  # children that outlived their parent
-            os.killpg(self.process.pid, signal.SIGKILL)
+        stop_group(self.process)
 
 
 def free_port() -> int:

@@ -246,10 +246,10 @@ class Monitors:
     def evaluate(self, model: str, now: int | None = None) -> Pass:
         """Close every window that has ended, update the performance of windows that gained
         labels, and fire the rules on both."""
-        monitor = self.get(model)
+        monitor = self.get(model)  # closing moves its cursor, which the later steps do not read
         closed = self._close(monitor, self.clock() if now is None else now)
-        refreshed = self._refresh(self.get(model), {w.id for w in closed})
-        fired = self._fire(self.get(model), [*closed, *refreshed])
+        refreshed = self._refresh(monitor, {w.id for w in closed})
+        fired = self._fire(monitor, [*closed, *refreshed])
         return Pass(closed, refreshed, fired)
 
     def check_batch(

@@ -139,13 +139,16 @@ class DaskSource:
 
     def __init__(self, frame: Any) -> None:
         self.frame = frame
+        self._rows: int | None = None
 
     @property
     def columns(self) -> list[str]:
         return [str(c) for c in self.frame.columns]
 
     def rows(self) -> int:
-        return len(self.frame)
+        if self._rows is None:  # a pass over every partition: counted once
+            self._rows = len(self.frame)
+        return self._rows
 
     def chunks(self, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
         frame = self.frame if columns is None else self.frame[list(columns)]
