@@ -235,7 +235,8 @@ class MonitoringMethods:
             )
         reference = self.references.load(model, number)
         predictor = self.load_model(f"models:/{model}/{number}")
-        wanted = [c for c in batch.columns if c in set(reference.frame.columns)]
+        known = set(reference.frame.columns)
+        wanted = [c for c in batch.columns if c in known]
         predictions: list[Any] = []
         chunks_proba: list[Any] = []
         labels: list[Any] | None = None if label is None else []

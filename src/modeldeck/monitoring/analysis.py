@@ -291,10 +291,11 @@ def _text_counts(items: Any) -> dict[str, int]:
 def _quality(reference: ReferenceData, data: Source) -> Any:
     from modeldeck.monitoring.quality import QualityAccumulator
 
-    wanted = [c for c in reference.frame.columns if c in set(data.columns)]
+    present = set(data.columns)
+    wanted = [c for c in reference.frame.columns if c in present]
     signature = reference.signature
     if signature is not None:
-        wanted += [c for c in signature.columns if c in set(data.columns) and c not in wanted]
+        wanted += [c for c in signature.columns if c in present and c not in wanted]
     accumulator = QualityAccumulator(reference.profile, signature)
     for chunk in data.chunks(wanted):
         accumulator.update(chunk)
