@@ -11,7 +11,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -21,54 +20,20 @@ import pytest
 from modeldeck.client import fluent
 from modeldeck.client.local import LocalClient
 from modeldeck.core.settings import Settings
-
-PG_ADMIN_URL = os.environ.get(
-    "MODELDECK_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def _postgres_unreachable() -> str | None:
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed (pip install 'modeldeck[postgres]')"
-    import sqlalchemy as sa
-
-    dsn = sa.make_url(PG_ADMIN_URL).set(drivername="postgresql")
-    try:
-        psycopg.connect(dsn.render_as_string(hide_password=False), connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        return f"no PostgreSQL server at {PG_ADMIN_URL}: {str(exc).strip().splitlines()[0]}"
-    return None
+from postgres_support import postgres_database
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh database for this test session, migrated to the latest schema, dropped after."""
-    reason = _postgres_unreachable()
-    if reason:
-        if os.environ.get("MODELDECK_REQUIRE_POSTGRES"):
-            pytest.fail(f"MODELDECK_REQUIRE_POSTGRES is set but {reason}")
-        pytest.skip(reason)
-    import sqlalchemy as sa
-
     from modeldeck.storage.db.engine import Database
     from modeldeck.storage.db.migrate import upgrade
 
-    name = f"modeldeck_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    db = Database(url)
-    upgrade(db)
-    db.dispose()
-    try:
+    with postgres_database("modeldeck_test") as url:
+        db = Database(url)
+        upgrade(db)
+        db.dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _truncate(url: str) -> None:

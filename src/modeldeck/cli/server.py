@@ -134,6 +134,44 @@ def init(
     typer.echo(issued.token)
 
 
+config_app = typer.Typer(
+    help="Allowlists an admin sets on a running store: webhook_hosts (internal hosts webhooks "
+    "may reach) and python_loaders (module:qualname, or module.*, that python-flavor models "
+    "may name).",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
+) -> None:
+    """Every server setting and its entries (admins only)."""
+    from modeldeck.cli import lookup
+
+    found = lookup.client().server_config()
+    if as_json:
+        render.print_json(found)
+        return
+    for key, values in sorted(found.items()):
+        typer.echo(f"{key}: {', '.join(values) if values else '(empty)'}")
+
+
+@config_app.command("set")
+def config_set(
+    key: Annotated[str, typer.Argument(help="webhook_hosts or python_loaders.")],
+    values: Annotated[
+        list[str] | None, typer.Argument(help="The entries (none: empty the list).")
+    ] = None,
+) -> None:
+    """Replace the entries of one setting (admins only; audited as config.set)."""
+    from modeldeck.cli import lookup
+
+    kept = lookup.client().set_server_config(key, values or [])
+    typer.echo(f"{key.replace('-', '_')}: {', '.join(kept) if kept else '(empty)'}")
+
+
 def _export(backend_uri: str | None, artifacts: str | None) -> None:
     """Workers are separate processes that read their settings from the environment."""
     if backend_uri:

@@ -24,10 +24,24 @@ def create(
     description: Annotated[
         str | None, typer.Option("--description", "-d", help="What the token is for.")
     ] = None,
+    runs: Annotated[
+        list[str] | None,
+        typer.Option("--run", help="Limit the token to this run (repeat for several)."),
+    ] = None,
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="Limit the token to this model (repeat for several)."),
+    ] = None,
 ) -> None:
-    """Create a token; it is printed once, on stdout alone, and cannot be shown again."""
+    """Create a token; it is printed once, on stdout alone, and cannot be shown again.
+
+    With --run or --model the token is limited: it can log to those runs, upload their bytes
+    and register versions of those models, nothing else, and it expires within a day."""
+    from modeldeck.core.governance import TokenScope
+
+    scope = TokenScope(tuple(runs or ()), tuple(models or ())) if runs or models else None
     issued = lookup.client().create_token(
-        user, expires_in_days=expires_in_days or None, description=description
+        user, expires_in_days=expires_in_days or None, description=description, scope=scope
     )
     info = issued.info
     until = render.local_time(info.expires_at) if info.expires_at else "never"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modeldeck.core.errors import InvalidInput
-from modeldeck.core.governance import Approval, AuditRecord, ChainCheck, Role
+from modeldeck.core.governance import Approval, AuditRecord, ChainCheck, Role, TokenScope
 from modeldeck.core.refs import AliasRef, ModelSource, VersionRef, parse_model_uri
 from modeldeck.core.registry import AliasEvent, Evaluation, ModelVersion, RegisteredModel
 
@@ -283,8 +283,10 @@ class RegistryMethods:
         *,
         expires_in_days: float | None = 90,
         description: str | None = None,
+        scope: TokenScope | None = None,
     ) -> IssuedToken:
-        """A new API token (for yourself, or for anyone as an admin); its secret is shown once."""
+        """A new API token (for yourself, or for anyone as an admin); its secret is shown once.
+        A ``scope`` limits it to some runs and models, and it must then expire within a day."""
         from modeldeck.governance import tokens
 
         return tokens.create_token(
@@ -294,6 +296,21 @@ class RegistryMethods:
             self.settings.user,
             expires_in_days=expires_in_days,
             description=description,
+            scope=scope,
+        )
+
+    def server_config(self) -> dict[str, list[str]]:
+        """The allowlists an admin sets (``webhook_hosts``, ``python_loaders``)."""
+        from modeldeck.governance import config
+
+        return config.get_all(self.store.db)
+
+    def set_server_config(self, key: str, values: Sequence[str]) -> list[str]:
+        """Replace the entries of one server setting (admins only; audited)."""
+        from modeldeck.governance import config
+
+        return config.set_values(
+            self.store.db, self.store.clock, key, list(values), self.settings.user
         )
 
     def revoke_token(self, token_id: str) -> None:

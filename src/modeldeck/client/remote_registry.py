@@ -10,14 +10,14 @@ one unchanged: the model is loaded and scored here, and only the evidence is sen
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modeldeck.client.http import segment
 from modeldeck.client.registry import RegistryMethods, to_millis
 from modeldeck.core import validation as check
 from modeldeck.core.errors import InvalidInput
-from modeldeck.core.governance import Approval, AuditRecord, ChainCheck, Role
+from modeldeck.core.governance import Approval, AuditRecord, ChainCheck, Role, TokenScope
 from modeldeck.core.refs import AliasRef, VersionRef, parse_model_uri
 from modeldeck.core.registry import AliasEvent, Evaluation, ModelVersion, RegisteredModel
 from modeldeck.registry.names import check_version
@@ -237,13 +237,31 @@ class RemoteRegistryMethods(RegistryMethods):
         *,
         expires_in_days: float | None = 90,
         description: str | None = None,
+        scope: TokenScope | None = None,
     ) -> IssuedToken:
-        """A new API token (for yourself, or for anyone as an admin); its secret is shown once."""
+        """A new API token (for yourself, or for anyone as an admin); its secret is shown once.
+        A ``scope`` limits it to some runs and models, and it must then expire within a day."""
         from modeldeck.governance.tokens import IssuedToken, TokenInfo
 
-        body = {"user": user, "expires_in_days": expires_in_days, "description": description}
+        body: dict[str, Any] = {
+            "user": user,
+            "expires_in_days": expires_in_days,
+            "description": description,
+        }
+        if scope is not None:
+            body["scope"] = scope.to_dict()
         found = gov.IssuedTokenOut.model_validate(self.http.post(f"{API}/tokens", body))
         return IssuedToken(TokenInfo(**found.info.to_fields()), found.token)
+
+    def server_config(self) -> dict[str, list[str]]:
+        """The allowlists an admin sets (``webhook_hosts``, ``python_loaders``)."""
+        return dict(gov.ConfigOut.model_validate(self.http.get(f"{API}/config")).settings)
+
+    def set_server_config(self, key: str, values: Sequence[str]) -> list[str]:
+        """Replace the entries of one server setting (admins only; audited)."""
+        path = f"{API}/config/{segment(key.replace('-', '_'))}"
+        found = gov.ConfigOut.model_validate(self.http.put(path, {"values": list(values)}))
+        return list(found.settings.get(key.replace("-", "_"), []))
 
     def revoke_token(self, token_id: str) -> None:
         self.http.delete(f"{API}/tokens/{segment(token_id)}")

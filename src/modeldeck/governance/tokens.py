@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from modeldeck.core.errors import (
     AlreadyExists,
@@ -22,7 +24,7 @@ from modeldeck.core.errors import (
     PermissionDenied,
     Unauthenticated,
 )
-from modeldeck.core.governance import Role
+from modeldeck.core.governance import Principal, Role, TokenScope
 from modeldeck.governance.access import DEFAULT_PROJECT, effective_role, guarded_write, require
 from modeldeck.storage.db.engine import Database
 from modeldeck.storage.metadata import audit
@@ -31,6 +33,7 @@ from modeldeck.storage.metadata import tokens as rows
 PREFIX = "mdk_"
 DAY_MS = 86_400_000
 TOUCH_EVERY_MS = 60_000  # last-use time is written at most once a minute per token
+SCOPED_MAX_DAYS = 1.0  # a limited token is for one job: it expires within a day
 NO_TOKEN = (
     "no token: send 'Authorization: Bearer mdk_…' (create one with `modeldeck tokens create`)"
 )
@@ -48,6 +51,7 @@ class TokenInfo:
     expires_at: int | None
     revoked_at: int | None
     last_used_at: int | None
+    scope: TokenScope | None = None
 
     def state(self, now: int) -> str:
         if self.revoked_at is not None:
@@ -104,10 +108,19 @@ def create_token(
     *,
     expires_in_days: float | None = 90,
     description: str | None = None,
+    scope: TokenScope | None = None,
 ) -> IssuedToken:
-    """A new token for ``user`` (themselves, or anyone when ``actor`` is an admin)."""
+    """A new token for ``user`` (themselves, or anyone when ``actor`` is an admin).
+
+    A ``scope`` limits it to some runs and models (see :class:`TokenScope`); such a token
+    must expire within :data:`SCOPED_MAX_DAYS`."""
     if expires_in_days is not None and expires_in_days <= 0:
         raise InvalidInput("expires_in_days must be positive (or None for no expiry)")
+    if scope is not None and (expires_in_days is None or expires_in_days > SCOPED_MAX_DAYS):
+        raise InvalidInput(
+            f"a limited (scoped) token must expire within {SCOPED_MAX_DAYS:g} day(s); "
+            "give expires_in_days"
+        )
     with guarded_write(db, clock, actor, "token.create", f"users:/{user}") as conn:
         if actor != user:
             require(conn, DEFAULT_PROJECT, actor, Role.ADMIN, "create tokens for other users")
@@ -127,6 +140,7 @@ def create_token(
             "created_by": actor,
             "created_at": now,
             "expires_at": expires,
+            "scope": None if scope is None else json.dumps(scope.to_dict(), sort_keys=True),
         }
         rows.insert_token(conn, values)
         audit.append(
@@ -135,9 +149,13 @@ def create_token(
             action="token.create",
             subject=f"users:/{user}/tokens/{token_id}",
             at=now,
-            after={"expires_at": expires, "description": description},
+            after={
+                "expires_at": expires,
+                "description": description,
+                **({"scope": scope.to_dict()} if scope is not None else {}),
+            },
         )
-    info = TokenInfo(token_id, user, description, actor, now, expires, None, None)
+    info = TokenInfo(token_id, user, description, actor, now, expires, None, None, scope)
     return IssuedToken(info, f"{PREFIX}{token_id}_{secret}")
 
 
@@ -166,46 +184,78 @@ def list_tokens(db: Database, user: str | None = None) -> list[TokenInfo]:
 
 def authenticate(db: Database, clock: Callable[[], int], presented: str | None) -> str:
     """The user a bearer token belongs to; Unauthenticated (audited) otherwise."""
+    try:
+        return identify(db, clock, presented).user
+    except Refused as refused:
+        with db.write() as conn:
+            record_refusal(conn, refused, clock())
+        raise
+
+
+class Refused(Unauthenticated):
+    """A token refused by :func:`identify`; ``actor`` is its owner when the token is known
+    (revoked, expired, disabled user), else "anonymous"."""
+
+    def __init__(self, reason: str, actor: str, token_id: str | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.actor = actor
+        self.token_id = token_id
+
+
+def record_refusal(conn: Any, refused: Refused, at: int, count: int = 1) -> None:
+    """Audit a refused token (``count`` refusals alike, when a caller aggregates them)."""
+    after: dict[str, Any] = {"reason": refused.reason}
+    if count != 1:
+        after["count"] = count
+    audit.append(
+        conn,
+        actor=refused.actor,
+        action="denied:auth",
+        subject=f"tokens:/{refused.token_id or '-'}",
+        at=at,
+        after=after,
+    )
+
+
+def identify(db: Database, clock: Callable[[], int], presented: str | None) -> Principal:
+    """Who a bearer token acts as; :class:`Refused` (not audited: the caller decides) when it
+    is missing, unknown, malformed, revoked or expired, or its user is disabled."""
     now = clock()
     match = _TOKEN_RE.match(presented or "")
     token_id = match.group(1) if match else None
-    reason = None
-    user = None
+    if not presented:
+        raise Refused(NO_TOKEN, "anonymous", None)
+    if match is None:
+        raise Refused("unknown or malformed token", "anonymous", None)
     with db.read() as conn:
         row = rows.token_row(conn, token_id) if token_id else None
-        if not presented:
-            reason = NO_TOKEN
-        elif (
-            match is None
-            or row is None
-            or not hmac.compare_digest(row.secret_hash, _hash(match.group(2)))
-        ):
-            reason = "unknown or malformed token"
-        elif row.revoked_at is not None:
-            reason = f"token {token_id} was revoked"
-        elif row.expires_at is not None and row.expires_at <= now:
-            reason = f"token {token_id} expired; create a new one with `modeldeck tokens create`"
-        else:
-            owner = rows.user_row(conn, row.user)
-            if owner is None or owner.disabled_at is not None:
-                reason = f"user {row.user!r} is disabled"
-            else:
-                user = row.user
-    if user is None or row is None:
-        with db.write() as conn:
-            audit.append(
-                conn,
-                actor=row.user if row is not None else "anonymous",
-                action="denied:auth",
-                subject=f"tokens:/{token_id or '-'}",
-                at=now,
-                after={"reason": reason},
+        if row is None or not hmac.compare_digest(row.secret_hash, _hash(match.group(2))):
+            raise Refused("unknown or malformed token", "anonymous", token_id)
+        if row.revoked_at is not None:
+            raise Refused(f"token {token_id} was revoked", row.user, token_id)
+        if row.expires_at is not None and row.expires_at <= now:
+            raise Refused(
+                f"token {token_id} expired; create a new one with `modeldeck tokens create`",
+                row.user,
+                token_id,
             )
-        raise Unauthenticated(reason or "unknown token")
+        owner = rows.user_row(conn, row.user)
+        if owner is None or owner.disabled_at is not None:
+            raise Refused(f"user {row.user!r} is disabled", row.user, token_id)
     if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY_MS:
         with db.write() as conn:
             rows.touch(conn, row.id, now)
-    return str(user)
+    return Principal(str(row.user), str(row.id), _scope(row.scope))
+
+
+def well_formed(presented: str) -> bool:
+    """Whether ``presented`` has a token's shape (``mdk_<id>_<secret>``): checked for free."""
+    return _TOKEN_RE.match(presented) is not None
+
+
+def _scope(text: str | None) -> TokenScope | None:
+    return None if not text else TokenScope.from_dict(json.loads(text))
 
 
 def role_of(db: Database, user: str, project: str = DEFAULT_PROJECT) -> Role:
@@ -227,4 +277,5 @@ def _info(row: object) -> TokenInfo:
         row.expires_at,  # type: ignore[attr-defined]
         row.revoked_at,  # type: ignore[attr-defined]
         row.last_used_at,  # type: ignore[attr-defined]
+        _scope(row.scope),  # type: ignore[attr-defined]
     )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 
 from modeldeck._version import __version__
+from modeldeck.core.errors import InvalidInput
 from modeldeck.core.settings import Settings
 from modeldeck.server import errors
+from modeldeck.server.gate import AUDIT_EVERY_S, AuthGate, Refusals
 from modeldeck.server.routes import (
     artifacts,
     deployments,
@@ -25,7 +29,7 @@ from modeldeck.tracking.stores import open_tracker
 KEEP_IDEMPOTENCY_KEYS_MS = 7 * 24 * 3600 * 1000  # retries come within minutes; keep a week
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, refusal_audit_s: float = AUDIT_EVERY_S) -> FastAPI:
     """An app over the store ``settings`` names. Its only I/O: connecting, and forgetting
     idempotency keys older than a week.
 
@@ -59,10 +63,28 @@ def create_app(settings: Settings) -> FastAPI:
     from modeldeck.ui.router import install
 
     install(app)
+    services = app.state.services
+    app.state.refusals = Refusals(audit_every_s=refusal_audit_s)
+    app.add_middleware(
+        AuthGate,
+        db=services.db,
+        clock=services.clock,
+        counter=app.state.request_metrics.refused,
+        refusals=app.state.refusals,
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.request_metrics)
     return app
 
 
 def app_from_env() -> FastAPI:
-    """The factory uvicorn workers call: settings come from MODELDECK_* variables."""
-    return create_app(Settings.load())
+    """The factory uvicorn workers call: settings come from MODELDECK_* variables, and
+    ``MODELDECK_SERVER_REFUSAL_AUDIT_S`` sets how often refused tokens are audited (in
+    aggregate: one record per caller per interval; default 10 s)."""
+    interval = os.environ.get("MODELDECK_SERVER_REFUSAL_AUDIT_S")
+    try:
+        every = AUDIT_EVERY_S if not interval else float(interval)
+    except ValueError:
+        raise InvalidInput(
+            f"MODELDECK_SERVER_REFUSAL_AUDIT_S must be a number of seconds, got {interval!r}"
+        ) from None
+    return create_app(Settings.load(), refusal_audit_s=every)

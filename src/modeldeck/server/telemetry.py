@@ -31,6 +31,14 @@ class RequestMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
+        self.refused = Counter(
+            "modeldeck_auth_refused",
+            "API requests refused before their body was read (no, unknown, revoked or expired "
+            "token; disabled user), by reason and the status answered (401, or 429 once a "
+            "client address has spent its budget of refusals).",
+            ("reason", "status"),
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from modeldeck.core.governance import AuditRecord, ChainCheck, Role
+from modeldeck.core.governance import AuditRecord, ChainCheck, Role, TokenScope
 from modeldeck.wire.base import StrictIn
 from modeldeck.wire.registry import MAX_TEXT, Name
 
@@ -117,10 +117,30 @@ class UserList(BaseModel):
     users: list[UserOut]
 
 
+RunId = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
+MAX_SCOPE_ITEMS = TokenScope.MAX_ITEMS
+
+
+class TokenScopeIn(StrictIn):
+    """What a limited token may touch; anything else is refused with 403."""
+
+    runs: Annotated[list[RunId], Field(max_length=MAX_SCOPE_ITEMS)] = Field(default_factory=list)
+    models: Annotated[list[Name], Field(max_length=MAX_SCOPE_ITEMS)] = Field(default_factory=list)
+
+    def to_entity(self) -> TokenScope:
+        return TokenScope(tuple(self.runs), tuple(self.models))
+
+
+class TokenScopeOut(BaseModel):
+    runs: list[str]
+    models: list[str]
+
+
 class TokenIn(StrictIn):
     user: Name | None = None  # None: the caller
     expires_in_days: Days | None = 90  # None: never
     description: Annotated[str | None, Field(max_length=1000)] = None
+    scope: TokenScopeIn | None = None  # None: the user's roles everywhere
 
 
 class TokenInfoOut(BaseModel):
@@ -132,10 +152,12 @@ class TokenInfoOut(BaseModel):
     expires_at: int | None = None
     revoked_at: int | None = None
     last_used_at: int | None = None
+    scope: TokenScopeOut | None = None
 
     @classmethod
     def of(cls, info: Any) -> TokenInfoOut:
         """From a :class:`~modeldeck.governance.tokens.TokenInfo`."""
+        scope = None if info.scope is None else TokenScopeOut(**info.scope.to_dict())
         return cls(
             id=info.id,
             user=info.user,
@@ -145,11 +167,15 @@ class TokenInfoOut(BaseModel):
             expires_at=info.expires_at,
             revoked_at=info.revoked_at,
             last_used_at=info.last_used_at,
+            scope=scope,
         )
 
     def to_fields(self) -> dict[str, Any]:
         """The arguments of :class:`~modeldeck.governance.tokens.TokenInfo`."""
-        return dict(self)
+        fields = dict(self)
+        if self.scope is not None:
+            fields["scope"] = TokenScope.from_dict(self.scope.model_dump())
+        return fields
 
 
 class TokenList(BaseModel):
@@ -216,3 +242,20 @@ class CardStatusIn(StrictIn):
 class CardText(BaseModel):
     format: str  # markdown or html
     text: str
+
+
+# --- server settings ---------------------------------------------------------------------------
+
+ConfigEntry = Annotated[
+    str, Field(min_length=1, max_length=300, pattern=r"^[A-Za-z0-9_.:\-\[\]*]+$")
+]
+
+
+class ConfigIn(StrictIn):
+    values: Annotated[list[ConfigEntry], Field(max_length=200)]
+
+
+class ConfigOut(BaseModel):
+    """Every server setting an admin can change, with its entries."""
+
+    settings: dict[str, list[str]]

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from modeldeck.core.errors import Conflict, InvalidInput
 from modeldeck.core.governance import Role
-from modeldeck.governance import access, auditing, cards, tokens
+from modeldeck.governance import access, auditing, cards, config, tokens
 from modeldeck.governance.access import DEFAULT_PROJECT, denials_recorded, require
 from modeldeck.server.auth import Reader
 from modeldeck.server.replay import IdempotencyKey, once
@@ -303,6 +303,7 @@ def create_token(
             user,
             expires_in_days=body.expires_in_days,
             description=body.description,
+            scope=None if body.scope is None else body.scope.to_entity(),
         )
         return wire.IssuedTokenOut.of(issued)
 
@@ -344,3 +345,30 @@ def revoke_token(
         tokens.revoke_token(svc.db, svc.clock, token_id, user)
 
     return once(svc, user, idempotency_key, [token_id, "revoke"], write, status=204)
+
+
+# --- server settings ---------------------------------------------------------------------------
+
+
+@router.get("/config")
+def server_config(user: Reader, svc: Svc) -> wire.ConfigOut:
+    """The allowlists an admin sets (admins only: they name internal hosts)."""
+    require_role(svc, user, Role.ADMIN, "config.read", "config:/")
+    return wire.ConfigOut(settings=config.get_all(svc.db))
+
+
+@router.put("/config/{key}", response_model=wire.ConfigOut)
+def set_server_config(
+    key: Annotated[str, PathParam(min_length=1, max_length=100, pattern="^[a-z_-]+$")],
+    body: wire.ConfigIn,
+    user: Reader,
+    svc: Svc,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Replace the entries of one setting (``webhook_hosts``, ``python_loaders``); audited."""
+
+    def write() -> wire.ConfigOut:
+        config.set_values(svc.db, svc.clock, key, body.values, user)
+        return wire.ConfigOut(settings=config.get_all(svc.db))
+
+    return once(svc, user, idempotency_key, [key, body], write)

@@ -297,7 +297,22 @@ api_tokens = sa.Table(
     sa.Column("expires_at", Millis),
     sa.Column("revoked_at", Millis),
     sa.Column("last_used_at", Millis),
+    # JSON {"runs": [...], "models": [...]}: what a limited token may touch (revision 0009);
+    # NULL for an ordinary token, which acts with its user's roles everywhere
+    sa.Column("scope", sa.Text),
     sa.Index("ix_api_tokens_user", "user"),
+)
+
+# Settings an admin changes on a running store (revision 0009): allowlists the server checks,
+# such as webhook hosts on private networks and the loaders of `python`-flavor models. One JSON
+# value per key; every change is audited.
+server_config = sa.Table(
+    "server_config",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_by", sa.String(250), nullable=False),
+    sa.Column("updated_at", Millis, nullable=False),
 )
 
 # --- idempotent writes over HTTP (revision 0004) ----------------------------------------------
