@@ -10,8 +10,11 @@ lint:
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m mypy
 
+# one worker per core (real servers and browsers wait on I/O, so tests balance by stealing)
+PYTEST_WORKERS ?= auto
+
 pytest:
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 bench:
 	$(PYTHON) bench/tracking.py
