@@ -10,11 +10,12 @@ lint:
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m mypy
 
-# one worker per core (real servers and browsers wait on I/O, so tests balance by stealing)
+# one worker per core; the browser tests share one worker (xdist_group), so their quickstart
+# store and Chromium are built once
 PYTEST_WORKERS ?= auto
 
 pytest:
-	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 bench:
 	$(PYTHON) bench/tracking.py

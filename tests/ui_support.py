@@ -130,6 +130,18 @@ def add_users(
     return tokens
 
 
+def relaxed_latency(home: Path) -> Path:
+    """The quickstart's policy with its latency budget widened: the pages under test show the
+    gates, they do not time the model, and a loaded CI machine (every core running tests) once
+    took 110 ms for a p95 the quickstart budgets at 100 ms."""
+    policy = home / "quickstart-policy.toml"
+    text = policy.read_text()
+    assert "p95_ms = 100.0" in text, "the quickstart's latency budget moved: update this test"
+    relaxed = home / "e2e-policy.toml"
+    relaxed.write_text(text.replace("p95_ms = 100.0", "p95_ms = 5000.0"))
+    return relaxed
+
+
 def pending_version(owner: LocalClient, home: Path, note: str) -> int:
     """A new version from the run of the quickstart's first champion, its gates passed on the
     quickstart's evaluation data and policy, authored by the admin: it awaits a review."""
@@ -138,7 +150,7 @@ def pending_version(owner: LocalClient, home: Path, note: str) -> int:
         f"runs:/{first.run_id}/model", MODEL, description=f"{note} (e2e: awaiting review)"
     ).version
     evaluation = owner.evaluate_model(
-        MODEL, version, home / "quickstart-eval.parquet", policy=home / "quickstart-policy.toml"
+        MODEL, version, home / "quickstart-eval.parquet", policy=relaxed_latency(home)
     )
     assert evaluation.passed, f"the gates of {MODEL} {version} did not pass: {evaluation}"
     return version

@@ -12,7 +12,9 @@ import pytest
 
 from ui_support import ADMIN, MODEL, REVIEWER, SCREENSHOTS, VIEWER, expect, wait_drawn
 
-pytestmark = pytest.mark.browser
+# one worker runs them all, so the session's quickstart store and browser are built once
+# (`make test` distributes with --dist loadgroup)
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 ROWS = "table#runs tbody tr[data-run]"
 SIGN_IN = "form[action='/ui/signin'] button[type=submit]"
