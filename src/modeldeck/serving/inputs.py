@@ -271,7 +271,8 @@ def _json_kind(value: object) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return f"{'integer' if isinstance(value, int) else 'float'} ({_number(value)})"
-    return {str: "string", list: "list", dict: "object"}.get(type(value), type(value).__name__)
+    kinds: dict[type, str] = {str: "string", list: "list", dict: "object"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _number(value: float) -> str:
