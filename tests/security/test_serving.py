@@ -12,12 +12,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
 
+from attack_support import Team, unique
 from modeldeck.client.local import LocalClient
 from modeldeck.core.settings import Settings
 from server_support import free_port, wait_until_up
@@ -218,3 +220,91 @@ def test_a_body_over_the_limit_is_413_before_it_is_read(served: httpx.Client) ->
         status_line = raw.recv(4096).split(b"\r\n", 1)[0]
     assert b" 413 " in status_line, status_line
     assert served.post("/predict", json=GOOD).status_code == 200
+
+
+# --- deployment records on the team server: the starter's (or an admin's) to write ----------
+
+
+def _deployment(team: Team, who: str = "alice") -> dict[str, Any]:
+    made = team.http(who).post(
+        "/api/v1/deployments",
+        json={
+            "model": unique("churn"),
+            "reference": "models:/churn@champion",
+            "version": 1,
+            "host": "127.0.0.1",
+            "port": 8000,
+            "workers": 2,
+        },
+    )
+    assert made.status_code == 201, made.text
+    found: dict[str, Any] = made.json()
+    return found
+
+
+def test_a_contributor_cannot_rewrite_or_stop_another_users_deployment(team: Team) -> None:
+    mine = _deployment(team)
+    where = f"/api/v1/deployments/{mine['id']}"
+    mallory = team.http("mallory")
+    before = team.audit_seq()
+    attacks = [
+        mallory.put(f"{where}/versions/primary", json={"version": 7}),
+        mallory.put(f"{where}/versions/canary", json={"version": 7}),
+        mallory.post(f"{where}/heartbeat"),
+        mallory.post(f"{where}/stop"),
+        mallory.post(
+            "/api/v1/predictions",
+            json={
+                "predictions": [
+                    {
+                        "request_id": unique("forged"),
+                        "row": 0,
+                        "model": mine["model"],
+                        "version": 1,
+                        "time": 1,
+                        "deployment_id": mine["id"],
+                        "outputs": {"prediction": 1},
+                    }
+                ]
+            },
+        ),
+    ]
+    for answer in attacks:
+        assert answer.status_code == 403, (answer.request.url, answer.text)
+        assert "alice" in answer.json()["error"]["message"]
+    after = team.http("alice").get(where).json()
+    assert after == {**mine, "last_seen": after["last_seen"]}
+    assert after["last_seen"] == mine["last_seen"]  # the heartbeat did not land either
+    assert after["stopped_at"] is None and after["version"] == 1
+    logged = team.http("root").get("/api/v1/predictions", params={"deployment_id": mine["id"]})
+    assert logged.json()["predictions"] == []
+    denied = team.denials_since(before, "mallory")
+    assert sorted(d["action"] for d in denied) == [
+        "denied:deployment.heartbeat",
+        "denied:deployment.stop",
+        "denied:deployment.swap",
+        "denied:deployment.swap",
+        "denied:predictions.log",
+    ]
+    assert {d["subject"] for d in denied} == {f"deployments:/{mine['id']}"}
+
+
+def test_the_starter_and_an_admin_may_write_a_deployment_and_a_stopped_one_is_final(
+    team: Team,
+) -> None:
+    mine = _deployment(team)
+    where = f"/api/v1/deployments/{mine['id']}"
+    alice = team.http("alice")
+    assert alice.post(f"{where}/heartbeat").status_code == 204
+    moved = alice.put(f"{where}/versions/primary", json={"version": 2})
+    assert moved.status_code == 200 and moved.json() == {"changed": True}
+    assert team.http("root").put(f"{where}/versions/primary", json={"version": 3}).json() == {
+        "changed": True
+    }
+    assert team.http("root").post(f"{where}/stop").status_code == 204
+    late = alice.put(f"{where}/versions/primary", json={"version": 4})
+    assert late.status_code == 409, late.text
+    stopped = alice.get(where).json()
+    assert alice.post(f"{where}/heartbeat").status_code == 204  # a late beat changes nothing
+    assert alice.get(where).json() == stopped
+    assert stopped["version"] == 3 and stopped["stopped_at"] is not None
