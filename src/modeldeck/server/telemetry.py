@@ -49,7 +49,7 @@ def multiprocess_folder() -> str | None:
     the workers) is switched here, before any metric of ours is made."""
     folder = os.environ.get(MULTIPROCESS_ENV)
     if folder and values.ValueClass is values.MutexValue:
-        values.ValueClass = values.MultiProcessValue()
+        values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
     return folder or None
 
 
@@ -58,7 +58,7 @@ def render(registry: CollectorRegistry, folder: str | None) -> bytes:
     if folder is None:
         return generate_latest(registry)
     merged = CollectorRegistry()
-    MultiProcessCollector(merged, path=folder)
+    MultiProcessCollector(merged, path=folder)  # type: ignore[no-untyped-call]
     return generate_latest(merged)
 
 
