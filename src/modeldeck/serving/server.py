@@ -24,22 +24,21 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.registry import Collector
 from starlette.types import Receive, Scope, Send
 
 from modeldeck.core.deployment import HEARTBEAT_SECONDS, Prediction
 from modeldeck.core.errors import InvalidInput, ModeldeckError, NotFound
 from modeldeck.serving.batching import Columns
 from modeldeck.serving.inputs import parse, to_columns
+from modeldeck.serving.metrics import multiprocess_folder, render
 from modeldeck.serving.recorder import Entry, Recorder
 from modeldeck.serving.routing import Arm, Outcome, Served, split
 
@@ -83,7 +82,8 @@ class Options:
 
 
 class Telemetry:
-    def __init__(self, arms: Sequence[Arm], recorder: Recorder | None) -> None:
+    def __init__(self, arms: Sequence[Arm]) -> None:
+        self.folder = multiprocess_folder()  # several workers: every scrape sums them all
         self.registry = CollectorRegistry()
         labels = ("model", "version", "role", "protocol", "status")
         self.requests = Counter(
@@ -114,38 +114,37 @@ class Telemetry:
             "The registry version each arm serves.",
             ("model", "role"),
             registry=self.registry,
+            multiprocess_mode="livemostrecent",
         )
         self.shadow_dropped = Counter(
             "modeldeck_shadow_dropped",
             "Shadow copies not sent because too many were pending.",
             registry=self.registry,
         )
+        self.log_written = Counter(
+            "modeldeck_prediction_log_written",
+            "Predictions written to the monitoring store.",
+            registry=self.registry,
+        )
+        self.log_dropped = Counter(
+            "modeldeck_prediction_log_dropped",
+            "Predictions not logged (queue full, or the store refused them after retries).",
+            registry=self.registry,
+        )
         for arm in arms:
             self.served(arm)
-        if recorder is not None:
-            self.registry.register(_RecorderCollector(recorder))
+
+    def logged(self, outcome: str, rows: int) -> None:
+        """The recorder's count of predictions ``written`` or ``dropped``."""
+        (self.log_written if outcome == "written" else self.log_dropped).inc(rows)
+
+    def render(self) -> bytes:
+        return render(self.registry, self.folder)
 
     def served(self, arm: Arm) -> None:
         number = arm.served.number
         if number is not None:
             self.version.labels(arm.served.name, arm.role).set(number)
-
-
-class _RecorderCollector(Collector):
-    def __init__(self, recorder: Recorder) -> None:
-        self.recorder = recorder
-
-    def collect(self) -> Iterator[CounterMetricFamily]:
-        yield CounterMetricFamily(
-            "modeldeck_prediction_log_written",
-            "Predictions written to the monitoring store.",
-            value=self.recorder.written,
-        )
-        yield CounterMetricFamily(
-            "modeldeck_prediction_log_dropped",
-            "Predictions not logged (queue full, or the store refused them after retries).",
-            value=self.recorder.dropped,
-        )
 
 
 def create_app(
@@ -158,8 +157,8 @@ def create_app(
 ) -> FastPath:
     opts = options or Options()
     arms = [arm for arm in (primary, canary, shadow) if arm is not None]
-    recorder = Recorder(backend.log) if opts.log_predictions else None
-    telemetry = Telemetry(arms, recorder)
+    telemetry = Telemetry(arms)
+    recorder = Recorder(backend.log, counted=telemetry.logged) if opts.log_predictions else None
     background: set[asyncio.Task[Any]] = set()
 
     @contextlib.asynccontextmanager
@@ -393,7 +392,7 @@ def create_app(
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(telemetry.render(), media_type=CONTENT_TYPE_LATEST)
 
     return FastPath(app, handle)
 
