@@ -131,8 +131,11 @@ def serve(
     # uvicorn re-raises the SIGTERM it shut down on; as an exception it lets the finally below
     # record the stop (the default action would kill the process first)
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    from modeldeck.serving.metrics import shared_by_workers
+
     try:
-        run_uvicorn("modeldeck.cli.serve:app_from_env", host, port, workers)
+        with shared_by_workers(workers):  # /metrics sums every worker's counts
+            run_uvicorn("modeldeck.cli.serve:app_from_env", host, port, workers)
     finally:
         closing = connect()
         try:

@@ -57,15 +57,17 @@ def serve(
     settings = Settings.load()
     # Open the store once here, so a wrong URI or an old schema fails before workers start.
     from modeldeck.server.app import create_app
+    from modeldeck.server.telemetry import shared_by_workers
 
-    create_app(settings).state.services.db.dispose()
-    if workers > 1:
-        fork_workers()
-    # click's echo, not a rich console: rich's import would add 40 ms to every start
-    typer.secho(
-        f"modeldeck server on http://{host}:{port} ({workers} worker(s))", fg="green", err=True
-    )
-    run_uvicorn("modeldeck.server.app:app_from_env", host, port, workers)
+    with shared_by_workers(workers):  # /metrics sums every worker's counts
+        create_app(settings).state.services.db.dispose()
+        if workers > 1:
+            fork_workers()
+        # click's echo, not a rich console: rich's import would add 40 ms to every start
+        typer.secho(
+            f"modeldeck server on http://{host}:{port} ({workers} worker(s))", fg="green", err=True
+        )
+        run_uvicorn("modeldeck.server.app:app_from_env", host, port, workers)
 
 
 def run_uvicorn(factory: str, host: str, port: int, workers: int) -> None:

@@ -78,7 +78,7 @@ class DeploymentMethods:
 
     def deployment_heartbeat(self, deployment_id: str) -> None:
         """Say the deployment is alive (``last_seen`` = now)."""
-        self.deployments.heartbeat(deployment_id)
+        self.deployments.heartbeat(deployment_id, self.settings.user)
 
     def set_deployment_version(self, deployment_id: str, role: str, version: int | None) -> bool:
         """Point ``role`` (primary, canary, shadow) at ``version``; True only if it moved."""

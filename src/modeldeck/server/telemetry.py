@@ -1,22 +1,30 @@
 """Prometheus counters and a latency histogram per route template and status.
 
-Each app owns its registry (tests start several apps in one process). With several workers,
-each process counts its own requests: a scrape sees the worker that answered it.
+Each app owns its registry (tests start several apps in one process). With several workers
+(``modeldeck server --workers N``, ``modeldeck serve --workers N``) a scrape reaches one of
+them, so each worker's counts go to files in one folder (prometheus_client's multiprocess
+mode, ``PROMETHEUS_MULTIPROC_DIR``) and every scrape sums them all: :func:`shared_by_workers`
+makes the folder for the server's life, :func:`render` reads it (both in
+``serving.metrics``, which the model server uses too).
 """
 
 from __future__ import annotations
 
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from modeldeck.serving.metrics import multiprocess_folder, render, shared_by_workers
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+__all__ = ["CONTENT_TYPE", "MetricsMiddleware", "RequestMetrics", "shared_by_workers"]
 
 
 class RequestMetrics:
     def __init__(self) -> None:
+        self.folder = multiprocess_folder()
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "modeldeck_http_requests",
@@ -41,7 +49,7 @@ class RequestMetrics:
         )
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return render(self.registry, self.folder)
 
 
 class MetricsMiddleware:

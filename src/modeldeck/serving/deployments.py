@@ -1,27 +1,36 @@
 """Deployment records: which process serves which versions, started by whom, still alive.
 
 Each public method is one transaction; the state changes (start, version swap, stop) are
-audited in it. Heartbeats are not: they say nothing new but "still here". As with runs, roles
-are checked by the server's routes (contributor to write); the embedded store is one user's.
+audited in it. Heartbeats are not: they say nothing new but "still here". As with runs, the
+contributor role is checked by the server's routes. A record belongs to whoever started it:
+only they (or an admin) beat, swap or stop it, checked inside the write transaction; a refusal
+is rolled back and audited (``denied:deployment.*``) in a transaction of its own. A stopped
+deployment's record is final: it swaps no more and a late heartbeat changes nothing.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from modeldeck.core import validation as check
 from modeldeck.core.deployment import ROLES, Deployment
-from modeldeck.core.errors import InvalidInput
+from modeldeck.core.errors import Conflict, InvalidInput, PermissionDenied
+from modeldeck.core.governance import Role
 from modeldeck.storage.db.engine import Database
 from modeldeck.storage.metadata import audit
 from modeldeck.storage.metadata import deployments as rows
+from modeldeck.storage.metadata import roles as role_rows
 
 MAX_VERSION = 2**31 - 1
 MAX_WORKERS = 1024
 MAX_REFERENCE = 1000
+PROJECT = "default"  # deployments are not per project yet (governance.access.DEFAULT_PROJECT)
 
 
 def subject(deployment_id: str) -> str:
@@ -123,12 +132,16 @@ class Deployments:
             )
             return rows.get(conn, deployment_id)
 
-    def heartbeat(self, deployment_id: str) -> None:
-        """``last_seen`` = now (not audited: it changes nothing but the liveness)."""
+    def heartbeat(self, deployment_id: str, actor: str) -> None:
+        """``last_seen`` = now (not audited: it changes nothing but the liveness); a stopped
+        deployment's record stays as it is."""
         check_id(deployment_id)
-        with self.db.write() as conn:
-            if not rows.update(conn, deployment_id, {"last_seen": self.clock()}):
-                rows.row(conn, deployment_id)  # raises NotFound
+        with self._write(actor, "deployment.heartbeat", deployment_id) as conn:
+            if rows.update_own(conn, deployment_id, {"last_seen": self.clock()}, actor):
+                return  # the common case: one statement
+            found = self._owned(conn, deployment_id, actor, "beat for")
+            if found.stopped_at is None:
+                rows.update(conn, deployment_id, {"last_seen": self.clock()})
 
     def set_version(self, deployment_id: str, role: str, version: int | None, actor: str) -> bool:
         """Point ``role`` at ``version``; True (and one audit record) only if it moved.
@@ -141,10 +154,16 @@ class Deployments:
         column = rows.VERSION_COLUMNS[check_role(role)]
         new = check_version(version)
         where = subject(deployment_id)
-        with self.db.write() as conn:
-            old = getattr(rows.row(conn, deployment_id, lock=True), column)
+        with self._write(actor, "deployment.swap", deployment_id) as conn:
+            found = self._owned(conn, deployment_id, actor, "change the versions of")
+            old = getattr(found, column)
             if old == new:
                 return False
+            if found.stopped_at is not None:
+                raise Conflict(
+                    f"deployment {deployment_id} is stopped: its record is final "
+                    "(a new `modeldeck serve` starts a new deployment)"
+                )
             now = self.clock()
             rows.update(conn, deployment_id, {column: new, "last_seen": now})
             audit.append(
@@ -162,8 +181,8 @@ class Deployments:
         """Mark it stopped (audited); stopping a stopped deployment changes nothing."""
         check_id(deployment_id)
         where = subject(deployment_id)
-        with self.db.write() as conn:
-            found = rows.row(conn, deployment_id, lock=True)
+        with self._write(actor, "deployment.stop", deployment_id) as conn:
+            found = self._owned(conn, deployment_id, actor, "stop")
             if found.stopped_at is not None:
                 return
             now = self.clock()
@@ -178,6 +197,47 @@ class Deployments:
                 after={"stopped_at": now},
             )
 
+    def check_owner(self, deployment_ids: set[str], actor: str) -> None:
+        """PermissionDenied (audited as ``denied:predictions.log``) unless ``actor`` started
+        every deployment of ``deployment_ids`` or is an admin: predictions are logged for a
+        deployment by the process that serves it, so no one else can forge its traffic."""
+        if not deployment_ids:
+            return
+        first = sorted(deployment_ids)[0]
+        with self._write(actor, "predictions.log", first, read_only=True) as conn:
+            for deployment_id in sorted(deployment_ids):
+                self._owned(conn, deployment_id, actor, "log predictions for")
+
+    @contextmanager
+    def _write(
+        self, actor: str, action: str, deployment_id: str, *, read_only: bool = False
+    ) -> Iterator[Connection]:
+        """A transaction whose PermissionDenied is audited after its rollback."""
+        try:
+            with self.db.read() if read_only else self.db.write() as conn:
+                yield conn
+        except PermissionDenied as exc:
+            with self.db.write() as conn:
+                audit.append(
+                    conn,
+                    actor=actor,
+                    action=f"denied:{action}",
+                    subject=subject(deployment_id),
+                    at=self.clock(),
+                    after={"reason": str(exc)},
+                )
+            raise
+
+    def _owned(self, conn: Connection, deployment_id: str, actor: str, what: str) -> Any:
+        """The row, locked, if ``actor`` started it or is an admin; PermissionDenied else."""
+        found = rows.row(conn, deployment_id, lock=True)
+        if found.started_by != actor and not _is_admin(conn, actor):
+            raise PermissionDenied(
+                f"{actor} cannot {what} deployment {deployment_id}: {found.started_by} started "
+                "it, and only they or an admin may change its record"
+            )
+        return found
+
     def get(self, deployment_id: str) -> Deployment:
         check_id(deployment_id)
         with self.db.read() as conn:
@@ -189,6 +249,14 @@ class Deployments:
         """Newest first; stopped ones only with ``include_stopped``."""
         with self.db.read() as conn:
             return rows.search(conn, include_stopped=include_stopped, model=model)
+
+
+def _is_admin(conn: Connection, user: str) -> bool:
+    """As ``governance.access.effective_role`` (which this layer may not import): a store with
+    no grants is open, everyone acts as admin there."""
+    if not role_rows.any_grant(conn, PROJECT):
+        return True
+    return role_rows.role_of(conn, PROJECT, user) is Role.ADMIN
 
 
 def _reference(value: object, what: str, *, required: bool = False) -> str | None:

@@ -50,8 +50,11 @@ class Recorder:
         batch_rows: int = 1_000,
         interval: float = 0.5,
         retries: int = 3,
+        counted: Callable[[str, int], None] | None = None,
     ) -> None:
+        """``counted(outcome, rows)`` hears of every ``written`` and ``dropped`` count."""
         self.sink = sink
+        self.counted = counted
         self.batch_rows = batch_rows
         self.interval = interval
         self.retries = retries
@@ -83,6 +86,8 @@ class Recorder:
 
     def _dropped(self, rows: int, why: str) -> None:
         self.dropped += rows
+        if self.counted is not None:
+            self.counted("dropped", rows)
         now = time.monotonic()
         if now - self._last_warning >= 10:
             self._last_warning = now
@@ -116,6 +121,8 @@ class Recorder:
             try:
                 self.sink(predictions)
                 self.written += rows
+                if self.counted is not None:
+                    self.counted("written", rows)
                 return
             except Exception as exc:  # the store may be away for a while
                 if attempt == self.retries:

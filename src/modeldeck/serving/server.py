@@ -24,21 +24,21 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.registry import Collector
 from starlette.types import Receive, Scope, Send
 
 from modeldeck.core.deployment import HEARTBEAT_SECONDS, Prediction
 from modeldeck.core.errors import InvalidInput, ModeldeckError, NotFound
 from modeldeck.serving.batching import Columns
+from modeldeck.serving.inputs import parse, to_columns
+from modeldeck.serving.metrics import multiprocess_folder, render
 from modeldeck.serving.recorder import Entry, Recorder
 from modeldeck.serving.routing import Arm, Outcome, Served, split
 
@@ -47,6 +47,8 @@ log = logging.getLogger("modeldeck.serving")
 V2_TYPES = {"integer": "INT64", "double": "FP64", "boolean": "BOOL", "string": "BYTES"}
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 MAX_SHADOW_PENDING = 1_000
+MAX_BODY = 64 * 1024 * 1024
+"""Bytes of one prediction request body: larger is a 413, answered before it is read whole."""
 Headers = Mapping[str, str]
 """Request headers by lower-case name."""
 Handler = Callable[[dict[str, Any], Headers], Awaitable[Response]]
@@ -80,7 +82,8 @@ class Options:
 
 
 class Telemetry:
-    def __init__(self, arms: Sequence[Arm], recorder: Recorder | None) -> None:
+    def __init__(self, arms: Sequence[Arm]) -> None:
+        self.folder = multiprocess_folder()  # several workers: every scrape sums them all
         self.registry = CollectorRegistry()
         labels = ("model", "version", "role", "protocol", "status")
         self.requests = Counter(
@@ -111,38 +114,37 @@ class Telemetry:
             "The registry version each arm serves.",
             ("model", "role"),
             registry=self.registry,
+            multiprocess_mode="livemostrecent",
         )
         self.shadow_dropped = Counter(
             "modeldeck_shadow_dropped",
             "Shadow copies not sent because too many were pending.",
             registry=self.registry,
         )
+        self.log_written = Counter(
+            "modeldeck_prediction_log_written",
+            "Predictions written to the monitoring store.",
+            registry=self.registry,
+        )
+        self.log_dropped = Counter(
+            "modeldeck_prediction_log_dropped",
+            "Predictions not logged (queue full, or the store refused them after retries).",
+            registry=self.registry,
+        )
         for arm in arms:
             self.served(arm)
-        if recorder is not None:
-            self.registry.register(_RecorderCollector(recorder))
+
+    def logged(self, outcome: str, rows: int) -> None:
+        """The recorder's count of predictions ``written`` or ``dropped``."""
+        (self.log_written if outcome == "written" else self.log_dropped).inc(rows)
+
+    def render(self) -> bytes:
+        return render(self.registry, self.folder)
 
     def served(self, arm: Arm) -> None:
         number = arm.served.number
         if number is not None:
             self.version.labels(arm.served.name, arm.role).set(number)
-
-
-class _RecorderCollector(Collector):
-    def __init__(self, recorder: Recorder) -> None:
-        self.recorder = recorder
-
-    def collect(self) -> Iterator[CounterMetricFamily]:
-        yield CounterMetricFamily(
-            "modeldeck_prediction_log_written",
-            "Predictions written to the monitoring store.",
-            value=self.recorder.written,
-        )
-        yield CounterMetricFamily(
-            "modeldeck_prediction_log_dropped",
-            "Predictions not logged (queue full, or the store refused them after retries).",
-            value=self.recorder.dropped,
-        )
 
 
 def create_app(
@@ -155,8 +157,8 @@ def create_app(
 ) -> FastPath:
     opts = options or Options()
     arms = [arm for arm in (primary, canary, shadow) if arm is not None]
-    recorder = Recorder(backend.log) if opts.log_predictions else None
-    telemetry = Telemetry(arms, recorder)
+    telemetry = Telemetry(arms)
+    recorder = Recorder(backend.log, counted=telemetry.logged) if opts.log_predictions else None
     background: set[asyncio.Task[Any]] = set()
 
     @contextlib.asynccontextmanager
@@ -297,10 +299,7 @@ def create_app(
 
     async def v2_infer(body: dict[str, Any], headers: Headers, name: str) -> Response:
         _same_model(primary, name)
-        tensors = body.get("inputs")
-        if not isinstance(tensors, list) or not tensors:
-            raise InvalidInput('V2 infer needs "inputs": a list of named tensors, one per column')
-        result = await answer(headers, "v2", tensors, "v2")
+        result = await answer(headers, "v2", body.get("inputs"), "v2")
         outcome = result.outcome
         values = outcome.predictions
         return result.respond(
@@ -324,7 +323,7 @@ def create_app(
     async def handle(path: str, raw: bytes, headers: Headers) -> Response:
         """One prediction request, from its path, body and headers to its answer."""
         try:
-            body = _parse(raw)
+            body = parse(raw)
             found = handlers.get(path)
             if found is not None:
                 return await found(body, headers)
@@ -393,7 +392,7 @@ def create_app(
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(telemetry.render(), media_type=CONTENT_TYPE_LATEST)
 
     return FastPath(app, handle)
 
@@ -411,21 +410,35 @@ class FastPath:
         if scope["type"] != "http" or scope["method"] != "POST" or not _fast(scope["path"]):
             await self.app(scope, receive, send)
             return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            await _too_big()(scope, receive, send)
+            return
         chunks = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                await _too_big()(scope, receive, send)
+                return
+            chunks.append(chunk)
             if not message.get("more_body"):
                 break
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             response = await self.handle(scope["path"], b"".join(chunks), headers)
         except Exception:
             log.exception("prediction failed")
             response = _error(500, "INTERNAL", "the prediction failed; see the server's log")
         await response(scope, receive, send)
+
+
+def _too_big() -> Response:
+    return _error(413, "TOO_LARGE", f"a prediction request body is at most {MAX_BODY} bytes")
 
 
 def _fast(path: str) -> bool:
@@ -525,60 +538,6 @@ def _request_id(headers: Headers) -> str:
             "is made for you)"
         )
     return given
-
-
-def _parse(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidInput("the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object")
-    return body
-
-
-def to_columns(data: Any, shape: str) -> tuple[dict[str, list[Any]], int]:
-    """Any accepted request shape as ``({column: values}, rows)``; InvalidInput names what is
-    wrong. Plain lists, so a batch of requests is merged before one DataFrame is built."""
-    if shape in ("records", "dataframe_records") or (
-        shape in ("instances", "inputs") and isinstance(data, list)
-    ):
-        if not isinstance(data, list) or not data or not all(isinstance(r, Mapping) for r in data):
-            raise InvalidInput(f"{shape} must be a non-empty list of objects, one per row")
-        names = list(dict.fromkeys(key for row in data for key in row))
-        return {str(name): [row.get(name) for row in data] for name in names}, len(data)
-    if shape in ("columns", "instances", "inputs"):
-        if not isinstance(data, Mapping) or not data:
-            raise InvalidInput(f"{shape} must be an object of column name to a list of values")
-        return _equal_columns({str(k): v for k, v in data.items()}, shape)
-    if shape == "dataframe_split":
-        if not isinstance(data, Mapping) or not isinstance(data.get("data"), list):
-            raise InvalidInput('dataframe_split needs "columns" and "data" (a list of rows)')
-        header = data.get("columns")
-        rows = data["data"]
-        if not isinstance(header, list) or not rows:
-            raise InvalidInput('dataframe_split needs "columns" (a list of names) and rows')
-        if not all(isinstance(row, list) and len(row) == len(header) for row in rows):
-            raise InvalidInput(
-                f"every dataframe_split row must be a list of {len(header)} values, one per column"
-            )
-        return {str(name): [row[i] for row in rows] for i, name in enumerate(header)}, len(rows)
-    if shape == "v2":
-        columns: dict[str, Any] = {}
-        for tensor in data:
-            if not isinstance(tensor, Mapping) or "name" not in tensor or "data" not in tensor:
-                raise InvalidInput("each V2 input needs a name and data")
-            columns[str(tensor["name"])] = tensor["data"]
-        return _equal_columns(columns, "V2 inputs")
-    raise InvalidInput(f"unknown input shape {shape}")
-
-
-def _equal_columns(columns: dict[str, Any], what: str) -> tuple[dict[str, list[Any]], int]:
-    out = {name: v if isinstance(v, list) else [v] for name, v in columns.items()}
-    lengths = {len(v) for v in out.values()}
-    if len(lengths) != 1 or 0 in lengths:
-        raise InvalidInput(f"{what}: every column needs the same, non-zero number of values")
-    return out, lengths.pop()
 
 
 def _same_model(primary: Arm, name: str) -> Served:

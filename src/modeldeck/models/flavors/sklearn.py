@@ -105,9 +105,13 @@ def save(model: Any, folder: Path, serialization: str) -> dict[str, Any]:
 
         joblib.dump(model, path)
     else:
+        import zipfile
+
         import skops.io
 
-        skops.io.dump(model, path)
+        # the zip's schema.json is most of its bytes and compresses ~6x (a logistic regression:
+        # 10,451 bytes stored, 1,732 deflated, joblib 1,135); skops reads either
+        skops.io.dump(model, path, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
         refused = refused_types(_untrusted(path))
         if refused:
             raise UntrustedTypesError(

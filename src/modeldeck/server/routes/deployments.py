@@ -2,7 +2,9 @@
 
 Serving processes call these: they register themselves, beat every few seconds, report alias
 moves and stops, and send their prediction rows in batches. Writes need the contributor role
-(checked here, as for runs); the token's owner is the actor. A retried prediction batch is
+(checked here, as for runs); the token's owner is the actor. A deployment's record, and the
+predictions logged for it, are its starter's (or an admin's) to write: the service checks that
+inside the write transaction and audits a refusal. A retried prediction batch is
 harmless without an ``Idempotency-Key`` replay: rows already stored are skipped.
 """
 
@@ -81,7 +83,7 @@ def get_deployment(deployment_id: IdParam, user: Reader, deps: Deps) -> wire.Dep
 @router.post(f"{DEPLOYMENT}/heartbeat", status_code=204)
 def heartbeat(deployment_id: IdParam, user: Server, deps: Deps) -> Response:
     """The process is alive (``last_seen`` = now)."""
-    deps.heartbeat(deployment_id)
+    deps.heartbeat(deployment_id, user)
     return Response(status_code=204)
 
 
@@ -115,9 +117,11 @@ def stop_deployment(deployment_id: IdParam, user: Server, deps: Deps) -> Respons
 
 
 @router.post("/predictions")
-def log_predictions(body: wire.PredictionsIn, user: Server, log: Log) -> wire.Stored:
+def log_predictions(body: wire.PredictionsIn, user: Server, log: Log, deps: Deps) -> wire.Stored:
     """Store up to 10,000 rows in one transaction; ``stored`` counts the new ones (a row whose
-    (request_id, row, role) is stored already is skipped, so a retried batch is stored once)."""
+    (request_id, row, role) is stored already is skipped, so a retried batch is stored once).
+    Rows of a deployment come from whoever started it (or an admin): 403 else, audited."""
+    deps.check_owner({p.deployment_id for p in body.predictions if p.deployment_id}, user)
     return wire.Stored(stored=log.log([p.to_entity() for p in body.predictions]))
 
 

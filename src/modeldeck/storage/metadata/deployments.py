@@ -42,6 +42,16 @@ def update(conn: Connection, deployment_id: str, values: Mapping[str, Any]) -> i
     return conn.execute(sa.update(D).where(D.c.id == deployment_id).values(**values)).rowcount
 
 
+def update_own(
+    conn: Connection, deployment_id: str, values: Mapping[str, Any], started_by: str
+) -> int:
+    """``update`` of a live deployment (not stopped) that ``started_by`` started."""
+    query = sa.update(D).where(
+        D.c.id == deployment_id, D.c.stopped_at.is_(None), D.c.started_by == started_by
+    )
+    return conn.execute(query.values(**values)).rowcount
+
+
 def search(
     conn: Connection, *, include_stopped: bool = False, model: str | None = None
 ) -> list[Deployment]:
