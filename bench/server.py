@@ -562,8 +562,8 @@ def rows_for(backend: str, found: dict[str, dict[str, Any]], size: dict[str, int
             f"create {runs:,} runs, {clients} clients",
             "runs",
             lambda v, f: f"{fmt_seconds(v)} · {runs / v:,.0f}/s{retried(f, 'runs')}",
-            "—",
-            lambda _, r: None,
+            "≥ 3×",
+            lambda _, r: None if r is None else r >= 3,
         ),
         (
             f"search top {TOP} of {size['search']:,} runs",
