@@ -161,3 +161,19 @@ def test_a_revoked_role_stops_the_next_write(team: Team) -> None:
     denials = [d["action"] for d in team.denials_since(before, actor=name)]
     assert denials in (["denied:run.params"], ["denied:write runs"]), denials
     carol.close()
+
+
+def test_a_limited_token_naming_anothers_run_does_not_make_it_yours(team: Team) -> None:
+    alice, mallory = team.http("alice"), team.http("mallory")
+    run_id = new_run(alice)
+    made = mallory.post(
+        f"{API}/tokens", json={"expires_in_days": 0.1, "scope": {"runs": [run_id], "models": []}}
+    )
+    assert made.status_code == 201, made.text
+    before = team.audit_seq()
+    with team.server.client(made.json()["token"]) as limited:
+        answer = limited.post(f"{API}/runs/{run_id}/params", json={"values": {"x": "1"}})
+    assert answer.status_code == 403, answer.text
+    assert alice.get(f"{API}/runs/{run_id}").json()["params"] == {}
+    denials = team.denials_since(before, actor="mallory")
+    assert [d["action"] for d in denials] == ["denied:run.params"]
