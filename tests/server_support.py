@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,18 @@ class Server:
 
 
 CLI = [sys.executable, "-m", "modeldeck", "server"]
+
+
+def within_a_second(send: Callable[[], httpx.Response], status: int) -> httpx.Response:
+    """``send()``'s answer once it is ``status``, trying for a little over a second: a server
+    process trusts what it learnt of a token or a role for up to a second (IdentityCache),
+    so that is how long a revocation may take to reach every worker."""
+    deadline = time.monotonic() + 1.5
+    while True:
+        answer = send()
+        if answer.status_code == status or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.05)
 
 
 def wait_until_up(

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server_support import Server
+from server_support import Server, within_a_second
 
 API = "/api/v1"
 
@@ -109,7 +109,8 @@ def test_a_revoked_token_gets_401(server: Server) -> None:
             owner.revoke_token(token.split("_")[1])
         finally:
             owner.close()
-        error = assert_error(http.get(f"{API}/experiments"), 401, "UNAUTHENTICATED")
+        answer = within_a_second(lambda: http.get(f"{API}/experiments"), 401)
+        error = assert_error(answer, 401, "UNAUTHENTICATED")
     assert "revoked" in error["message"]
     assert token not in server.log.read_text()
 

@@ -4,6 +4,11 @@ A token reads ``mdk_<id>_<secret>``: the id finds the row, the secret is compare
 stored sha256 in constant time. Secrets are shown once, never stored, logged or audited.
 Unknown, malformed, expired and revoked tokens, and those of disabled users, are refused with
 Unauthenticated, and the refusal is audited (by token id, never by secret).
+
+A server process remembers who a token is, and the role of a user, for at most
+:data:`CACHE_TTL_S` (:class:`IdentityCache`): a revoked token, a disabled user or a changed
+role takes effect everywhere within that time, and a write that needs a role checks it again
+inside its own transaction.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import hmac
 import json
 import re
 import secrets
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +41,8 @@ PREFIX = "mdk_"
 DAY_MS = 86_400_000
 TOUCH_EVERY_MS = 60_000  # last-use time is written at most once a minute per token
 SCOPED_MAX_DAYS = 1.0  # a limited token is for one job: it expires within a day
+CACHE_TTL_S = 1.0  # how long a server process trusts what it learnt of a token or a role
+CACHE_MAX = 10_000  # entries per cache; past it, the cache starts again empty
 NO_TOKEN = (
     "no token: send 'Authorization: Bearer mdk_…' (create one with `modeldeck tokens create`)"
 )
@@ -247,6 +256,76 @@ def identify(db: Database, clock: Callable[[], int], presented: str | None) -> P
         with db.write() as conn:
             rows.touch(conn, row.id, now)
     return Principal(str(row.user), str(row.id), _scope(row.scope))
+
+
+class IdentityCache:
+    """Token → principal and user → role, each remembered for at most ``ttl_s`` seconds by one
+    server process, so that most requests need no authentication query at all.
+
+    Only what was found valid is remembered (a refused token is looked up every time, and
+    rate-limited by the gate). Entries are keyed by the token's hash, never by its secret.
+    ``forget`` drops everything, for a change this process made itself.
+    """
+
+    def __init__(self, db: Database, clock: Callable[[], int], ttl_s: float = CACHE_TTL_S) -> None:
+        if not 0 <= ttl_s <= CACHE_TTL_S:
+            raise InvalidInput(f"the identity cache may keep entries 0..{CACHE_TTL_S:g} s")
+        self.db = db
+        self.clock = clock
+        self.ttl_s = ttl_s
+        self._principals: dict[str, tuple[float, Principal]] = {}
+        self._roles: dict[tuple[str, str], tuple[float, Role]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, presented: str) -> Principal | None:
+        """Who ``presented`` is, if this process learnt it less than ``ttl_s`` ago (no I/O)."""
+        found = self._principals.get(_hash(presented))
+        if found is not None and time.monotonic() - found[0] < self.ttl_s:
+            return found[1]
+        return None
+
+    def identify(self, presented: str | None) -> Principal:
+        """:func:`identify`, answered from memory while the entry is fresh."""
+        if not self.ttl_s or not presented:
+            return identify(self.db, self.clock, presented)
+        found = self.cached(presented)
+        if found is not None:
+            return found
+        now = time.monotonic()
+        principal = identify(self.db, self.clock, presented)
+        key = _hash(presented)
+        with self._lock:
+            if len(self._principals) >= CACHE_MAX:
+                self._principals.clear()
+            self._principals[key] = (now, principal)
+        return principal
+
+    def cached_role(self, user: str, project: str = DEFAULT_PROJECT) -> Role | None:
+        """The role of ``user``, if this process learnt it less than ``ttl_s`` ago (no I/O)."""
+        found = self._roles.get((project, user))
+        if found is not None and time.monotonic() - found[0] < self.ttl_s:
+            return found[1]
+        return None
+
+    def role(self, user: str, project: str = DEFAULT_PROJECT) -> Role:
+        """:func:`role_of`, answered from memory while the entry is fresh."""
+        if not self.ttl_s:
+            return role_of(self.db, user, project)
+        found = self.cached_role(user, project)
+        if found is not None:
+            return found
+        now = time.monotonic()
+        role = role_of(self.db, user, project)
+        with self._lock:
+            if len(self._roles) >= CACHE_MAX:
+                self._roles.clear()
+            self._roles[(project, user)] = (now, role)
+        return role
+
+    def forget(self) -> None:
+        with self._lock:
+            self._principals.clear()
+            self._roles.clear()
 
 
 def well_formed(presented: str) -> bool:

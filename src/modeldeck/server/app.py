@@ -10,6 +10,7 @@ from modeldeck._version import __version__
 from modeldeck.core.errors import InvalidInput
 from modeldeck.core.settings import Settings
 from modeldeck.server import errors
+from modeldeck.server.auth import run_guard
 from modeldeck.server.gate import AUDIT_EVERY_S, AuthGate, Refusals
 from modeldeck.server.routes import (
     artifacts,
@@ -36,7 +37,7 @@ def create_app(settings: Settings, *, refusal_audit_s: float = AUDIT_EVERY_S) ->
     A shared database must already be at the current schema (`modeldeck server init` or
     `modeldeck db upgrade`); the embedded SQLite store migrates itself.
     """
-    tracker = open_tracker(settings)
+    tracker = open_tracker(settings, guard=run_guard)  # who may write to a run: auth.py
     with tracker.db.write() as conn:
         idempotency.prune(conn, tracker.clock() - KEEP_IDEMPOTENCY_KEYS_MS)
     app = FastAPI(

@@ -20,6 +20,10 @@ Refusals cost the server almost nothing, and an anonymous flood cannot fill the 
   instead of 401. A missing or malformed token is refused without a database lookup, and a
   valid token is never limited.
 
+Who a valid token is stays known to the process for up to a second
+(:class:`~modeldeck.governance.tokens.IdentityCache`, also in the request's state as
+``identities``), so a request with a token seen recently costs no query here.
+
 A limited token (one with a :class:`~modeldeck.core.governance.TokenScope`) may only reach
 the routes of its runs, its models and the object store; anything else is 403, audited as
 ``denied:scope``.
@@ -174,10 +178,12 @@ class AuthGate:
         clock: Callable[[], int],
         counter: Any | None = None,
         refusals: Refusals | None = None,
+        identities: tokens.IdentityCache | None = None,
     ) -> None:
         self.app = app
         self.db = db
         self.clock = clock
+        self.identities = tokens.IdentityCache(db, clock) if identities is None else identities
         self.counter = counter  # prometheus Counter labelled by reason and status
         self.refusals = Refusals() if refusals is None else refusals  # shared with the UI
         self.refusals.write = self._audit_refusal
@@ -194,7 +200,9 @@ class AuthGate:
                 raise tokens.Refused(tokens.NO_TOKEN, "anonymous", None)
             if not tokens.well_formed(presented):  # refused without a lookup
                 raise tokens.Refused("unknown or malformed token", "anonymous", None)
-            principal = await to_thread.run_sync(tokens.identify, self.db, self.clock, presented)
+            principal = self.identities.cached(presented)
+            if principal is None:
+                principal = await to_thread.run_sync(self.identities.identify, presented)
         except tokens.Refused as refused:
             await self._refused(send, address, refused, now)
             return
@@ -209,7 +217,9 @@ class AuthGate:
             )
             await self._refuse(send, 403, "PERMISSION_DENIED", message)
             return
-        scope.setdefault("state", {})["principal"] = principal
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
+        state["identities"] = self.identities
         await self.app(scope, receive, send)
 
     async def _refused(self, send: Send, address: str, refused: tokens.Refused, now: float) -> None:

@@ -7,10 +7,10 @@ from modeldeck.core.settings import Settings
 from modeldeck.storage.db.engine import Database
 from modeldeck.storage.db.migrate import ensure_current
 from modeldeck.storage.objects import open_object_store
-from modeldeck.tracking.tracker import Tracker
+from modeldeck.tracking.tracker import RunGuard, Tracker
 
 
-def open_tracker(settings: Settings) -> Tracker:
+def open_tracker(settings: Settings, guard: RunGuard | None = None) -> Tracker:
     """Connect, migrating the embedded SQLite store on first use (a shared one is migrated by
     `modeldeck db upgrade`, never implicitly)."""
     if settings.tracking_uri.startswith(("http://", "https://")):
@@ -22,4 +22,5 @@ def open_tracker(settings: Settings) -> Tracker:
         )
     db = Database(settings.tracking_uri)
     ensure_current(db, auto_upgrade=settings.is_embedded)
-    return Tracker(db, open_object_store(settings.artifacts_uri), actor=settings.user)
+    objects = open_object_store(settings.artifacts_uri)
+    return Tracker(db, objects, actor=settings.user, guard=guard)

@@ -1,4 +1,12 @@
-"""The tracking service. Each public method is one transaction."""
+"""The tracking service. Each public method is one transaction.
+
+Who may write to a run is decided inside the transaction of the write, by the service's
+:data:`RunGuard` (the team server's checks the caller's role and the run's owner, so a role
+revoked between the request's arrival and its write does not let the write through). Without
+a guard (the embedded store) the local user, who holds the store's files, owns every run.
+Whatever the guard, a run's end is final, and an artifact path is write-once; params, tags and
+metric batches are audited, one record per call.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +16,14 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from modeldeck.core import validation as check
 from modeldeck.core.entities import Artifact, Dataset, Experiment, Metric, Run, RunStatus
-from modeldeck.core.errors import InvalidInput, NotFound
+from modeldeck.core.errors import Conflict, InvalidInput, NotFound
 from modeldeck.core.filters import parse_filter, parse_order_by
 from modeldeck.core.hashing import sha256_bytes
 from modeldeck.storage.db.engine import Database
@@ -34,6 +42,11 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MAX_RESULTS_LIMIT = 50_000
+AUDITED_KEYS = 100  # the keys of a params, tags or metrics write named in its audit record
+
+# May ``actor`` write to a run of ``owner`` (None: create a new run)? Runs inside the write's
+# transaction; raises PermissionDenied to refuse (and so roll the write back).
+RunGuard = Callable[["Connection", str, "str | None"], None]
 
 
 def now_ms() -> int:
@@ -53,9 +66,11 @@ class Tracker:
         objects: ObjectStore,
         clock: Callable[[], int] = now_ms,
         actor: str = "unknown",
+        guard: RunGuard | None = None,
     ) -> None:
         self.db = db
         self.actor = actor  # who acts when a call does not say
+        self.guard = guard
         self.objects = objects
         self.clock = clock
         self._stored_documents: dict[bytes, str] = {}
@@ -116,6 +131,8 @@ class Tracker:
             "pid": context.pid,
         }
         with self.db.write() as conn:
+            if self.guard is not None:
+                self.guard(conn, user, None)
             values["experiment_id"] = self._experiment_id(conn, experiment)
             if parent_id is not None:
                 run_rows.require(conn, parent_id)
@@ -147,15 +164,25 @@ class Tracker:
         metrics: Sequence[MetricRow] = (),
         actor: str | None = None,
     ) -> None:
-        """Mark a run ended, storing its last queued metrics in the same transaction."""
+        """Mark a run ended, storing its last queued metrics in the same transaction.
+
+        An end is final: ending an ended run again with the same status changes nothing (a
+        retry), with another status is a Conflict, and no run goes back to RUNNING."""
+        final = RunStatus(status)
+        if final is RunStatus.RUNNING:
+            raise InvalidInput(f"cannot end run {run_id} as RUNNING: a run's end is final")
         with self.db.write() as conn:
-            now = self.clock()
-            run_rows.set_status(conn, run_id, RunStatus(status), now)
-            self._audit(conn, actor, "run.end", run_id, {"status": RunStatus(status).value}, now)
-            if metrics:
-                for other in {row[0] for row in metrics} - {run_id}:
-                    run_rows.require(conn, other)
-                run_rows.insert_metrics(conn, metrics)
+            current = self._writable(conn, run_id, actor)
+            if current is RunStatus.RUNNING:
+                now = self.clock()
+                run_rows.set_status(conn, run_id, final, now)
+                self._audit(conn, actor, "run.end", run_id, {"status": final.value}, now)
+            elif current is not final:
+                raise Conflict(
+                    f"run {run_id} already ended as {current.value}; a run's end is final, so "
+                    f"it cannot become {final.value}"
+                )
+            self._insert_metrics(conn, metrics, actor)
 
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:
@@ -165,24 +192,28 @@ class Tracker:
         with self.db.read() as conn:
             return run_rows.children(conn, run_id)
 
-    def log_params(self, run_id: str, values: Mapping[str, Any]) -> None:
+    def log_params(self, run_id: str, values: Mapping[str, Any], actor: str | None = None) -> None:
         clean = text_map(values, "param", check.MAX_PARAM_VALUE_LENGTH)
         with self.db.write() as conn:
-            run_rows.require(conn, run_id)
+            self._writable(conn, run_id, actor)
             run_rows.log_params(conn, run_id, clean)
+            if clean:
+                self._audit(conn, actor, "run.params", run_id, _keys_of(clean))
 
-    def set_tags(self, run_id: str, values: Mapping[str, Any]) -> None:
+    def set_tags(self, run_id: str, values: Mapping[str, Any], actor: str | None = None) -> None:
         clean = text_map(values, "tag", check.MAX_TAG_VALUE_LENGTH)
         with self.db.write() as conn:
-            run_rows.require(conn, run_id)
+            self._writable(conn, run_id, actor)
             run_rows.set_tags(conn, run_id, clean)
+            if clean:
+                self._audit(conn, actor, "run.tags", run_id, _keys_of(clean))
 
-    def log_metrics(self, batch: Sequence[MetricRow]) -> None:
+    def log_metrics(self, batch: Sequence[MetricRow], actor: str | None = None) -> None:
         """Store a batch of already validated metric values in one transaction."""
         if not batch:
             return
         with self.db.write() as conn:
-            self._insert_metrics(conn, batch)
+            self._insert_metrics(conn, batch, actor)
 
     def log_metrics_once(
         self, batch: Sequence[MetricRow], key: str, actor: str, request: str | None = None
@@ -198,7 +229,7 @@ class Tracker:
         with self.db.write() as conn:
             if not idempotency.claim(conn, actor, key, digest, self.clock()):
                 return False
-            self._insert_metrics(conn, batch)
+            self._insert_metrics(conn, batch, actor)
         return True
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
@@ -288,7 +319,7 @@ class Tracker:
         """Record a described dataset (:func:`describe_dataset`) as an input of ``run_id``."""
         check.check_key(context, "dataset context")
         with self.db.write() as conn:
-            run_rows.require(conn, run_id)
+            self._writable(conn, run_id, actor)
             dataset = dataset_rows.get_or_create(conn, {**values, "created_at": self.clock()})
             dataset_rows.link(conn, run_id, dataset.id, context)
             change = {"dataset": dataset.name, "digest": dataset.digest, "context": context}
@@ -343,20 +374,56 @@ class Tracker:
 
     # internals -----------------------------------------------------------------------------
 
-    def _insert_metrics(self, conn: Connection, batch: Sequence[MetricRow]) -> None:
-        for run_id in {row[0] for row in batch}:
-            run_rows.require(conn, run_id)
-        if batch:
-            run_rows.insert_metrics(conn, batch)
+    def _insert_metrics(
+        self, conn: Connection, batch: Sequence[MetricRow], actor: str | None
+    ) -> None:
+        """Insert ``batch``, checked and audited per run it writes to (one record each)."""
+        if not batch:
+            return
+        keys: dict[str, set[str]] = {}
+        counts: dict[str, int] = {}
+        for row in batch:
+            keys.setdefault(row[0], set()).add(row[1])
+            counts[row[0]] = counts.get(row[0], 0) + 1
+        for run_id in keys:
+            self._writable(conn, run_id, actor)
+        run_rows.insert_metrics(conn, batch)
+        now = self.clock()
+        for run_id, names in keys.items():
+            self._audit(conn, actor, "run.metrics", run_id, _keys_of(names, counts[run_id]), now)
 
     def add_artifact(self, run_id: str, artifact: Artifact, actor: str | None = None) -> None:
-        """Record stored bytes (or a stored manifest) as an artifact of ``run_id``."""
+        """Record stored bytes (or a stored manifest) as an artifact of ``run_id``.
+
+        A path is write-once: recording the same object there again changes nothing (a
+        retry); another object is a Conflict, and the path keeps its first bytes."""
         with self.db.write() as conn:
-            run_rows.require(conn, run_id)
+            self._writable(conn, run_id, actor)
             now = self.clock()
-            artifact_rows.put(conn, run_id, artifact, now)
+            held = artifact_rows.put(conn, run_id, artifact, now)
+            if held is not None:
+                if (held.digest, held.size, held.is_dir) == (
+                    artifact.digest,
+                    artifact.size,
+                    artifact.is_dir,
+                ):
+                    return
+                raise Conflict(
+                    f"run {run_id} already has an artifact at {artifact.path!r} (digest "
+                    f"{held.digest[:12]}…); artifact paths are write-once: log it under "
+                    "another name"
+                )
             change = {"path": artifact.path, "digest": artifact.digest, "size": artifact.size}
             self._audit(conn, actor, "artifact.log", run_id, change, now)
+
+    def _writable(self, conn: Connection, run_id: str, actor: str | None) -> RunStatus:
+        """The status of ``run_id`` once the guard lets ``actor`` write to it (NotFound when
+        there is no such run)."""
+        if self.guard is None:
+            return run_rows.require(conn, _run_id(run_id))
+        status, owner = run_rows.require_owned(conn, _run_id(run_id))
+        self.guard(conn, actor or self.actor, owner)
+        return status
 
     def _audit(
         self,
@@ -392,6 +459,17 @@ class Tracker:
             if len(self._stored_documents) < 64:
                 self._stored_documents[data] = digest
         return digest
+
+
+def _keys_of(keys: Iterable[str], count: int | None = None) -> dict[str, Any]:
+    """What the audit record of a params, tags or metrics write says: how many values, and
+    their keys (the first :data:`AUDITED_KEYS`, sorted)."""
+    names = sorted(keys)
+    out: dict[str, Any] = {"count": len(names) if count is None else count}
+    out["keys"] = names[:AUDITED_KEYS]
+    if len(names) > AUDITED_KEYS:
+        out["more_keys"] = len(names) - AUDITED_KEYS
+    return out
 
 
 def find_artifact(

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Query
 
 from modeldeck.core.entities import Artifact
 from modeldeck.core.errors import InvalidInput
-from modeldeck.server.auth import Reader, Writer
+from modeldeck.server.auth import Reader, RunWriter
 from modeldeck.server.replay import IdempotencyKey, once
+from modeldeck.server.routes.runs import refused
 from modeldeck.server.state import Services, services
 from modeldeck.storage.objects.base import ObjectStore
 from modeldeck.tracking.tracker import artifact_path
@@ -23,7 +24,7 @@ Svc = Annotated[Services, Depends(services)]
 def log_artifact(
     run_id: str,
     body: wire.ArtifactIn,
-    user: Writer,
+    user: RunWriter,
     svc: Svc,
     idempotency_key: IdempotencyKey = None,
 ) -> object:
@@ -32,7 +33,8 @@ def log_artifact(
     check_stored(svc.tracker.objects, artifact)
 
     def write() -> wire.ArtifactOut:
-        svc.tracker.add_artifact(run_id, artifact, actor=user)
+        with refused(svc, user, "artifact.log", run_id):
+            svc.tracker.add_artifact(run_id, artifact, actor=user)
         return wire.ArtifactOut.of(artifact)
 
     return once(svc, user, idempotency_key, [run_id, body], write, status=201)
@@ -48,7 +50,7 @@ def list_artifacts(run_id: str, user: Reader, svc: Svc) -> wire.ArtifactList:
 def log_dataset(
     run_id: str,
     body: wire.DatasetIn,
-    user: Writer,
+    user: RunWriter,
     svc: Svc,
     idempotency_key: IdempotencyKey = None,
 ) -> object:
@@ -57,7 +59,9 @@ def log_dataset(
     values = body.model_dump(exclude={"context"}, by_alias=True)
 
     def write() -> wire.DatasetOut:
-        return wire.DatasetOut.of(svc.tracker.add_dataset(run_id, values, body.context, user))
+        with refused(svc, user, "dataset.log", run_id):
+            found = svc.tracker.add_dataset(run_id, values, body.context, user)
+        return wire.DatasetOut.of(found)
 
     return once(svc, user, idempotency_key, [run_id, body], write, status=201)
 

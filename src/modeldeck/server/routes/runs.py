@@ -1,8 +1,13 @@
-"""``/api/v1``: experiments, runs, params, tags and metrics."""
+"""``/api/v1``: experiments, runs, params, tags and metrics.
+
+A run is written by its owner or an admin (checked in the write's transaction:
+:func:`~modeldeck.server.auth.run_guard`); a refusal is audited as ``denied:<action>``.
+"""
 
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header
@@ -11,7 +16,8 @@ from fastapi.responses import Response
 from modeldeck.core import validation as check
 from modeldeck.core.entities import RunStatus
 from modeldeck.core.errors import Conflict, NotFound
-from modeldeck.server.auth import Reader, Writer
+from modeldeck.governance.access import denials_recorded
+from modeldeck.server.auth import Reader, RunWriter
 from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.state import Services, services
 from modeldeck.tracking.environment import GitState, RunContext
@@ -33,7 +39,7 @@ def get_experiment(name: str, user: Reader, svc: Svc) -> wire.ExperimentOut:
 
 
 @router.post("/runs", status_code=201)
-def create_run(body: wire.RunCreate, user: Writer, svc: Svc) -> wire.RunOut:
+def create_run(body: wire.RunCreate, user: RunWriter, svc: Svc) -> wire.RunOut:
     """A new run. A client that sends its own ``id`` may retry: the run it made comes back."""
     if body.id is not None:
         try:
@@ -57,15 +63,16 @@ def create_run(body: wire.RunCreate, user: Writer, svc: Svc) -> wire.RunOut:
         git=git,
         environment=body.environment.encode(),
     )
-    run = svc.tracker.create_run(
-        experiment=body.experiment,
-        user=user,
-        context=context,
-        name=body.name,
-        parent_id=body.parent_id,
-        tags=body.tags,
-        run_id=body.id,
-    )
+    with denials_recorded(svc.db, svc.clock, user, "run.create", "runs:/"):
+        run = svc.tracker.create_run(
+            experiment=body.experiment,
+            user=user,
+            context=context,
+            name=body.name,
+            parent_id=body.parent_id,
+            tags=body.tags,
+            run_id=body.id,
+        )
     return wire.RunOut.of(run)
 
 
@@ -81,32 +88,39 @@ def children(run_id: str, user: Reader, svc: Svc) -> wire.RunIds:
 
 @router.post("/runs/{run_id}/end", response_model=wire.RunOut)
 def end_run(
-    run_id: str, body: wire.RunEnd, user: Writer, svc: Svc, idempotency_key: IdempotencyKey = None
+    run_id: str,
+    body: wire.RunEnd,
+    user: RunWriter,
+    svc: Svc,
+    idempotency_key: IdempotencyKey = None,
 ) -> object:
     def write() -> wire.RunOut:
-        svc.tracker.end_run(run_id, RunStatus(body.status), actor=user)
+        with refused(svc, user, "run.end", run_id):
+            svc.tracker.end_run(run_id, RunStatus(body.status), actor=user)
         return wire.RunOut.of(svc.tracker.get_run(run_id))
 
     return once(svc, user, idempotency_key, [run_id, body], write)
 
 
 @router.post("/runs/{run_id}/params", status_code=204)
-def log_params(run_id: str, body: wire.ValuesIn, user: Writer, svc: Svc) -> None:
+def log_params(run_id: str, body: wire.ValuesIn, user: RunWriter, svc: Svc) -> None:
     """Write-once values: sending the same ones again is harmless, so retries need no key."""
-    svc.tracker.log_params(run_id, body.values)
+    with refused(svc, user, "run.params", run_id):
+        svc.tracker.log_params(run_id, body.values, actor=user)
 
 
 @router.post("/runs/{run_id}/tags", status_code=204)
-def set_tags(run_id: str, body: wire.ValuesIn, user: Writer, svc: Svc) -> None:
+def set_tags(run_id: str, body: wire.ValuesIn, user: RunWriter, svc: Svc) -> None:
     """Setting the same tags again is harmless, so retries need no key."""
-    svc.tracker.set_tags(run_id, body.values)
+    with refused(svc, user, "run.tags", run_id):
+        svc.tracker.set_tags(run_id, body.values, actor=user)
 
 
 @router.post("/runs/{run_id}/metrics")
 def log_metrics(
     run_id: str,
     body: wire.MetricBatch,
-    user: Writer,
+    user: RunWriter,
     svc: Svc,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> wire.MetricBatchResult:
@@ -122,13 +136,14 @@ def log_metrics(
         )
         for m in body.metrics
     ]
-    if idempotency_key is None:
-        svc.tracker.log_metrics(rows)
-        stored = True
-    else:
-        # the request as sent, before the server filled in missing timestamps
-        sent = repr([run_id, *((m.key, m.value, m.step, m.timestamp) for m in body.metrics)])
-        stored = svc.tracker.log_metrics_once(rows, idempotency_key, user, sent)
+    with refused(svc, user, "run.metrics", run_id):
+        if idempotency_key is None:
+            svc.tracker.log_metrics(rows, actor=user)
+            stored = True
+        else:
+            # the request as sent, before the server filled in missing timestamps
+            sent = repr([run_id, *((m.key, m.value, m.step, m.timestamp) for m in body.metrics)])
+            stored = svc.tracker.log_metrics_once(rows, idempotency_key, user, sent)
     return wire.MetricBatchResult(stored=len(rows) if stored else 0, replayed=not stored)
 
 
@@ -152,3 +167,8 @@ def search_runs(body: wire.SearchIn, user: Reader, svc: Svc) -> Response:
     # than the query itself for a page of hundreds
     found = {"runs": [wire.run_json(r) for r in page.runs], "next_offset": page.next_offset}
     return Response(json.dumps(found, separators=(",", ":")), media_type="application/json")
+
+
+def refused(svc: Services, user: str, action: str, run_id: str) -> AbstractContextManager[None]:
+    """Audit a write to ``run_id`` that the run guard refuses (as ``denied:<action>``)."""
+    return denials_recorded(svc.db, svc.clock, user, action, f"runs:/{run_id}")

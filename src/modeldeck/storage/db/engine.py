@@ -3,12 +3,21 @@
 SQLite is tuned for several processes writing at once: WAL journal, a long busy timeout, and
 ``BEGIN IMMEDIATE`` for write transactions so that two writers queue on the lock instead of
 one failing with "database is locked" when it tries to upgrade a read lock.
+
+Writers of one SQLite file also queue on a lock of their own before ``BEGIN IMMEDIATE``: a
+thread lock within the process and ``flock`` on ``<file>.writer`` across processes. Both
+hand the turn over the moment a transaction ends, where SQLite's busy handler makes each
+waiter sleep 1, 2, 5 … 100 ms between tries: with 16 clients on two workers, writers spent
+most of their time asleep with the database free (run creation: 38 % of the server's busy
+samples were in ``BEGIN IMMEDIATE``).
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +37,14 @@ class Database:
         self.url = url
         self.engine = _create_engine(url)
         self.dialect = self.engine.dialect.name
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        self._writers = WriterQueue(database) if database and database != ":memory:" else None
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One transaction; commits on success, rolls back on any exception."""
-        with _values_checked(), self.engine.begin() as conn:
+        queued = self._writers.turn() if self._writers is not None else nullcontext()
+        with queued, _values_checked(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
@@ -45,6 +57,40 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class WriterQueue:
+    """The turn to write one SQLite file: a thread lock, then ``flock`` on ``<file>.writer``
+    (opened once per process: a descriptor inherited through fork shares its lock)."""
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}.writer"
+        self.lock = threading.RLock()  # re-entrant: a nested write fails as it did before
+        self.fd: int | None = None
+        self.pid = 0
+        self.depth = 0
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        import fcntl
+
+        if not self.lock.acquire(timeout=BUSY_TIMEOUT_S):
+            raise sa.exc.OperationalError("waiting to write", None, TimeoutError("writer lock"))
+        try:
+            if self.fd is None or self.pid != os.getpid():
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                self.pid = os.getpid()
+            if self.depth == 0:
+                fcntl.flock(self.fd, fcntl.LOCK_EX)
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+                if self.depth == 0:
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.lock.release()
 
 
 @contextmanager

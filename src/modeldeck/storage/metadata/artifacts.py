@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modeldeck.core.entities import Artifact
 from modeldeck.core.errors import NotFound
 from modeldeck.storage.db.tables import artifacts
-from modeldeck.storage.metadata.upsert import upsert
 
 
-def put(conn: Connection, run_id: str, artifact: Artifact, now: int) -> None:
-    """Record (or re-point) ``artifact.path`` in a run; the bytes are already stored."""
+def put(conn: Connection, run_id: str, artifact: Artifact, now: int) -> Artifact | None:
+    """Record ``artifact.path`` in a run (the bytes are already stored) unless the run has that
+    path already: paths are write-once. None when recorded, else what the path holds."""
     row = {
         "run_id": run_id,
         "path": artifact.path,
@@ -21,12 +24,26 @@ def put(conn: Connection, run_id: str, artifact: Artifact, now: int) -> None:
         "is_dir": artifact.is_dir,
         "created_at": now,
     }
-    upsert(
-        conn,
-        artifacts,
-        [row],
-        keys=("run_id", "path"),
-        update=("digest", "size", "is_dir", "created_at"),
+    if conn.execute(_insert_if_absent(conn.dialect.name), row).first() is not None:
+        return None
+    return get(conn, run_id, artifact.path)
+
+
+@functools.cache
+def _insert_if_absent(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: a row back means it was inserted (the
+    rowcount of such an insert is -1 under psycopg)."""
+    stmt: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(artifacts)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(artifacts)
+    return stmt.on_conflict_do_nothing(index_elements=["run_id", "path"]).returning(
+        artifacts.c.run_id
     )
 
 

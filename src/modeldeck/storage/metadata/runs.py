@@ -24,6 +24,7 @@ MetricRow = tuple[str, str, float, int, int]
 # Statements on the hot path are built once; SQLAlchemy then reuses their compiled form.
 _INSERT_RUN = sa.insert(runs)
 _STATUS = sa.select(runs.c.status).where(runs.c.id == sa.bindparam("run_id"))
+_STATUS_AND_USER = sa.select(runs.c.status, runs.c.user).where(runs.c.id == sa.bindparam("run_id"))
 _SET_STATUS = (
     sa.update(runs)
     .where(runs.c.id == sa.bindparam("run_id"))
@@ -42,6 +43,15 @@ def require(conn: Connection, run_id: str) -> RunStatus:
     if status is None:
         raise NotFound(f"no run with id {run_id!r}")
     return RunStatus(status)
+
+
+def require_owned(conn: Connection, run_id: str) -> tuple[RunStatus, str]:
+    """The status and the owner (the user who created it) of ``run_id``; NotFound when there is
+    no such run."""
+    row = conn.execute(_STATUS_AND_USER, {"run_id": run_id}).first()
+    if row is None:
+        raise NotFound(f"no run with id {run_id!r}")
+    return RunStatus(row[0]), str(row[1])
 
 
 def require_active(conn: Connection, run_id: str, action: str) -> None:
