@@ -159,7 +159,12 @@ def record_evaluation(
     rev: Rev,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Store gate evidence and its plots (base64 PNG) for a version (contributors)."""
+    """Store gate evidence and its plots (base64 PNG) for a version (contributors).
+
+    ``passed`` must be what the checks give (some check passed, none failed or erred) and each
+    verdict must agree with its value and threshold: a body that contradicts itself is refused
+    (422). Evidence posted by the version's author is kept but does not count toward a
+    protected alias; a reviewer's (not the author's) does."""
     # the service stores the plots before its transaction checks the role: check it first, so
     # a viewer's request writes no bytes
     project = reg.model(name).project
@@ -203,10 +208,13 @@ def approve(
     rev: Rev,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Approve a version (reviewers, never its author)."""
+    """Approve a version (reviewers, never its author), on the evaluation ``evaluation``
+    (default: its latest), which the approval records."""
 
     def write() -> wire.ApprovalOut:
-        return wire.ApprovalOut.of(rev.approve(name, version, user, body.comment))
+        return wire.ApprovalOut.of(
+            rev.approve(name, version, user, body.comment, evaluation=body.evaluation)
+        )
 
     return once(svc, user, idempotency_key, [name, version, "approve", body], write)
 
@@ -224,7 +232,9 @@ def reject(
     """Reject a version (reviewers); it blocks protected aliases until withdrawn."""
 
     def write() -> wire.ApprovalOut:
-        return wire.ApprovalOut.of(rev.reject(name, version, user, body.comment))
+        return wire.ApprovalOut.of(
+            rev.reject(name, version, user, body.comment, evaluation=body.evaluation)
+        )
 
     return once(svc, user, idempotency_key, [name, version, "reject", body], write)
 
