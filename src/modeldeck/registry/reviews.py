@@ -36,6 +36,10 @@ from modeldeck.validation.evidence import contradictions, gate_passed
 ORIGINS = ("client", "server")
 
 
+class ContradictoryEvidence(InvalidInput):
+    """Posted evidence whose ``passed`` or verdicts its own checks contradict (HTTP 422)."""
+
+
 class Reviews:
     def __init__(self, db: Database, objects: ObjectStore, clock: Callable[[], int]) -> None:
         self.db = db
@@ -68,7 +72,7 @@ class Reviews:
         if problems:
             reason = "the evidence contradicts itself: " + "; ".join(problems)
             self._audit_denial(actor, "version.evaluate", subject(name, number), reason)
-            raise InvalidInput(
+            raise ContradictoryEvidence(
                 f"{reason}. Post what `modeldeck models evaluate` computed; the server "
                 "computes passed from the checks"
             )

@@ -15,9 +15,10 @@ from fastapi.responses import Response
 
 from modeldeck.core.governance import Role
 from modeldeck.registry import lineage as lineages
-from modeldeck.registry.reviews import Reviews
+from modeldeck.registry.reviews import ContradictoryEvidence, Reviews
 from modeldeck.registry.service import Registry, package_from_run, subject
 from modeldeck.server.auth import Reader
+from modeldeck.server.errors import error_response
 from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.routes.governance import require_role
 from modeldeck.server.state import Services, services
@@ -186,7 +187,10 @@ def record_evaluation(
         )
         return wire.EvaluationOut.of(evaluation)
 
-    return once(svc, user, idempotency_key, [name, version, body], write, status=201)
+    try:
+        return once(svc, user, idempotency_key, [name, version, body], write, status=201)
+    except ContradictoryEvidence as refused:  # well-formed JSON whose content is invalid
+        return error_response(422, "VALIDATION_ERROR", str(refused))
 
 
 @router.get(f"{VERSION}/evaluations")
