@@ -193,21 +193,21 @@ def test_promotion_to_champion_lists_every_unmet_condition(cli, churn):
 
 
 def test_a_failed_gate_and_a_rejection_block_promotion(cli, churn, monkeypatch):
+    act_as(monkeypatch, "bob")  # a reviewer's evidence counts; the author's would not
     evaluate("churn", 1, FAILING, passed=False)
-    act_as(monkeypatch, "bob")
     assert cli("models", "reject", "churn", "1", "-m", "south region too weak").exit_code == 0
     shown = cli("models", "show", "churn", "1").stdout
     assert "FAILED" in shown and "slice:region=south" in shown and "0.58" in shown
     assert "metric:auc>=0.7" not in shown  # only the failed checks are listed
     result = cli("models", "promote", "churn", "1")
     assert result.exit_code == 1
-    assert "the latest evaluation failed its gates: slice:region=south" in result.stderr
+    assert "by bob failed its gates: slice:region=south" in result.stderr
     assert "rejected by bob: south region too weak" in result.stderr
 
 
 def test_promote_after_passed_gates_and_approval(cli, churn, monkeypatch):
-    evaluate("churn", 1, PASSING, passed=True)
     act_as(monkeypatch, "bob")
+    evaluate("churn", 1, PASSING, passed=True)
     cli("models", "approve", "churn", "1")
     promoted = cli("models", "promote", "churn", "1", "--json")
     assert promoted.exit_code == 0, promoted.output

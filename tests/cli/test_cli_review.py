@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_cli_models import _customers, train_run
+from test_cli_models import _customers, act_as, train_run
 
 POLICY = """
 [models.churn]
@@ -55,17 +55,36 @@ def test_evaluate_stores_passing_evidence(cli, registered: Path) -> None:
     assert set(shown["latest_evaluation"]["plots"]) >= {"roc.png", "confusion_matrix.png"}
 
 
-def test_evaluate_failing_gate_exits_1_and_blocks_promotion(cli, registered: Path) -> None:
+def test_evaluate_failing_gate_exits_1_and_blocks_promotion(
+    cli, registered: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     policy = _policy(registered, 0.99)
-    done = cli(
+    evaluate = (
         "models", "evaluate", "churn", "1", "--data", str(registered / "eval.parquet"),
         "--policy", str(policy),
     )  # fmt: skip
+    done = cli(*evaluate)
     assert done.exit_code == 1
     assert "FAILED" in done.stdout
+    assert "your own evidence does not count toward a protected alias" in done.stdout
     promoted = cli("models", "promote", "churn", "1")
     assert promoted.exit_code == 1
-    assert "the latest evaluation failed its gates: metric:accuracy>=0.99" in promoted.stderr
+    assert "no gate evidence that counts" in promoted.stderr
+    act_as(monkeypatch, "bob")  # a reviewer's evaluation counts, and this one failed
+    assert cli(*evaluate).exit_code == 1
+    promoted = cli("models", "promote", "churn", "1")
+    assert "by bob failed its gates: metric:accuracy>=0.99" in promoted.stderr
+
+
+def test_a_policy_that_checks_nothing_passes_nothing(cli, registered: Path) -> None:
+    path = registered / "modeldeck.toml"
+    path.write_text('[models.churn]\nlabel = "churned"\ntask = "classification"\n')
+    done = cli(
+        "models", "evaluate", "churn", "1", "--data", str(registered / "eval.parquet"),
+        "--policy", str(path),
+    )  # fmt: skip
+    assert done.exit_code == 1
+    assert "Gates FAILED" in done.stdout and "No check ran" in done.stdout
 
 
 def test_evaluate_refuses_a_policy_with_a_typo(cli, registered: Path) -> None:

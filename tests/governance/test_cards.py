@@ -19,6 +19,7 @@ from modeldeck.governance import auditing, cards
 from modeldeck.governance.card_sections import HUMAN_SECTIONS, SECTIONS
 from modeldeck.registry.reviews import Reviews
 from modeldeck.registry.service import PackageInfo, Registry
+from modeldeck.validation.evidence import gate_passed
 
 THRESHOLD = "each slice of 30+ rows >= 0.7"
 
@@ -76,7 +77,7 @@ class World:
             version,
             result=result,
             policy={"checks": []},
-            passed=False,
+            passed=gate_passed(c["verdict"] for c in result["checks"]),  # type: ignore[attr-defined]
             plots={},
             actor="alice",
             dataset_digest=str(result["dataset_digest"]),

@@ -232,6 +232,10 @@ def test_a_protected_alias_moves_only_with_passed_gates_and_an_approval(
     assert recorded.json()["passed"] is True and set(recorded.json()["plots"]) == {"roc"}
     assert len(author.get(f"{url}/evaluations").json()["evaluations"]) == 1
     assert reviewer.post(f"{url}/approve", json={}).status_code == 200
+    # the author's own evidence is kept but cannot promote
+    (blocker,) = author.get(f"{url}/blockers").json()["blockers"]
+    assert "no gate evidence that counts" in blocker
+    assert reviewer.post(f"{url}/evaluations", json=evidence()).status_code == 201
     assert author.get(f"{url}/blockers").json() == {"blockers": []}
 
     moved = author.put(champion, json={"version": 1})
@@ -540,7 +544,7 @@ def test_the_remote_registry_answers_as_the_embedded_store_does(
         assert author.model_versions(name) == local.model_versions(name)
         assert author.search_models(name) == local.search_models(name)
 
-        evaluation = author.record_evaluation(
+        evaluation = reviewer.record_evaluation(
             name, 1, result=PASSING, policy={"checks": []}, passed=True, plots={"roc": PNG}
         )
         assert author.evaluations(name, 1) == local.evaluations(name, 1) == [evaluation]

@@ -179,6 +179,7 @@ def test_a_reviewer_approves_with_a_comment(site: Site) -> None:
     assert record.actor == "bob" and record.after == {
         "decision": "approved",
         "comment": "solid evidence",
+        "evaluation": site.reviews.evaluations("churn", 2)[0].id,  # what it was given on
     }
     page = http.get(done.headers["location"]).text
     assert "approved churn version 2" in page and "solid evidence" in page
@@ -215,6 +216,12 @@ def test_promotion_blocked_by_gates_shows_the_reasons(site: Site) -> None:
     assert blocked.status_code == 409
     assert "no gate evidence" in blocked.text and "no approval by a reviewer" in blocked.text
     site.reviews.approve("churn", 2, "bob")
+    # alice's own evidence does not count; bob's does
+    blocked = http.post("/ui/models/churn/2/promote", data={"alias": "champion"})
+    assert blocked.status_code == 409 and "no gate evidence that counts" in blocked.text
+    site.reviews.record_evaluation(
+        "churn", 2, result=CHECKS, policy={"checks": []}, passed=True, plots={}, actor="bob"
+    )
     moved = http.post("/ui/models/churn/2/promote", data={"alias": "champion"})
     assert moved.status_code == 303
     assert site.registry.by_alias("churn", "champion").version == 2
@@ -269,12 +276,18 @@ def test_the_pending_count_on_every_backend(client: LocalClient) -> None:
     for _ in range(3):
         registry.register("churn", package, "alice")
     assert count() == 0  # no evidence yet
+
+    def checks(passed: bool) -> dict[str, object]:
+        return {"checks": [{"name": "m", "verdict": "pass" if passed else "fail"}]}
+
     for version, passed in ((1, True), (2, True), (3, False)):
         reviews.record_evaluation(
-            "churn", version, result={}, policy={}, passed=passed, plots={}, actor="alice"
+            "churn", version, result=checks(passed), policy={}, passed=passed, plots={}, actor="b"
         )
     assert count() == 2
-    reviews.record_evaluation("churn", 2, result={}, policy={}, passed=False, plots={}, actor="a")
+    reviews.record_evaluation(
+        "churn", 2, result=checks(False), policy={}, passed=False, plots={}, actor="a"
+    )
     assert count() == 1  # the latest evaluation decides
     reviews.reject("churn", 1, "bob", "not yet")
     assert count() == 0

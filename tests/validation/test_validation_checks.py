@@ -98,7 +98,8 @@ def test_improvement_and_signature_skip_without_a_champion(
     result = evaluate(logistic, holdout, policy)
     assert [c.verdict for c in result.checks] == ["skip", "skip"]
     assert all(c.detail == "no champion to compare with" for c in result.checks)
-    assert result.passed  # a skip is not a failure
+    assert not result.passed  # nothing was judged: skips alone do not pass a gate
+    assert result.summary() == "FAILED: 2 skip on 1200 rows"
     assert result.champion_metrics is None
 
 
@@ -141,9 +142,14 @@ def test_small_slices_are_reported_not_judged(logistic: Any, bad_south: pd.DataF
         {"type": "slice", "column": "region", "metric": "auc", "min": 0.7, "min_rows": 10_000}
     )
     result = evaluate(logistic, bad_south, policy)
-    assert result.passed
-    assert all(c.verdict == "skip" and c.value is not None for c in result.checks)
-    assert "rows < min_rows 10000; not judged" in result.checks[0].detail
+    *slices, summary = result.checks
+    assert len(slices) == 3
+    assert all(c.verdict == "skip" and c.value is not None for c in slices)
+    assert "rows < min_rows 10000; not judged" in slices[0].detail
+    # a slice check that judged no slice does not pass
+    assert (summary.name, summary.verdict) == ("slice:region:auc", "error")
+    assert "every slice of 'region' (3) was skipped" in summary.detail
+    assert not result.passed
 
 
 def test_slice_edge_cases(logistic: Any, holdout: pd.DataFrame) -> None:
@@ -264,9 +270,65 @@ def test_nan_metrics_are_stored_as_none(holdout: pd.DataFrame) -> None:
     assert math.isnan(EvaluationResult.from_dict(stored).metrics["auc"])
 
 
-def test_no_checks_pass(logistic: Any, holdout: pd.DataFrame) -> None:
+def test_no_checks_do_not_pass(logistic: Any, holdout: pd.DataFrame) -> None:
     result = evaluate(logistic, holdout, policy_of())
-    assert result.passed and result.checks == [] and result.task == "classification"
+    assert not result.passed and result.checks == [] and result.task == "classification"
+    assert result.summary() == "FAILED: no checks on 1200 rows"
+
+
+def test_a_numeric_slice_column_is_cut_into_quantile_ranges(
+    logistic: Any, holdout: pd.DataFrame
+) -> None:
+    """One slice per distinct float would leave every slice one row: skipped, yet passed."""
+    policy = policy_of({"type": "slice", "column": "spend", "metric": "auc", "min": 0.5})
+    result = evaluate(logistic, holdout, policy)
+    assert len(result.checks) == 4
+    assert all(c.verdict == "pass" for c in result.checks) and result.passed
+    assert all("on 300 rows" in c.detail for c in result.checks)
+    first = result.checks[0].name
+    assert first.startswith("slice:spend=[") and first.endswith(":auc")
+
+
+def test_a_slice_check_names_its_ranges(logistic: Any, holdout: pd.DataFrame) -> None:
+    edges = policy_of(
+        {"type": "slice", "column": "tenure", "metric": "auc", "min": 0.5, "bins": [-10, 0, 10]}
+    )
+    names = [c.name for c in evaluate(logistic, holdout, edges).checks]
+    assert names == ["slice:tenure=[-10, 0]:auc", "slice:tenure=(0, 10]:auc"]
+    two = policy_of({"type": "slice", "column": "tenure", "metric": "auc", "min": 0.5, "bins": 2})
+    assert len(evaluate(logistic, holdout, two).checks) == 2
+    narrow = policy_of(
+        {"type": "slice", "column": "tenure", "metric": "auc", "min": 0.5, "bins": [0, 1]}
+    )
+    (check,) = evaluate(logistic, holdout, narrow).checks
+    assert check.verdict == "error" and "outside the bins edges 0..1" in check.detail
+    text = policy_of({"type": "slice", "column": "region", "metric": "auc", "min": 0.5, "bins": 3})
+    (check,) = evaluate(logistic, holdout, text).checks
+    assert check.verdict == "error" and "needs a numeric column" in check.detail
+
+
+def test_posted_evidence_that_contradicts_itself_is_found() -> None:
+    from modeldeck.validation.evidence import contradictions
+
+    def check(verdict: str, value: float | None, threshold: str = ">= 0.8") -> dict[str, Any]:
+        return {"name": "metric:auc", "type": "metric", "verdict": verdict, "value": value,
+                "threshold": threshold, "detail": ""}  # fmt: skip
+
+    assert contradictions({"checks": [check("pass", 0.9)], "passed": True}, True) == []
+    assert contradictions({"checks": [check("fail", 0.7)]}, False) == []
+    assert contradictions({"checks": [check("fail", 0.7)]}, True) == [
+        "passed is True but the checks give False "
+        "(passed: some check passed and none failed or erred)"
+    ]
+    (lie,) = contradictions({"checks": [check("pass", 0.5)]}, True)
+    assert lie == "check 'metric:auc' says pass but its value 0.5 is below 0.8"
+    (lie,) = contradictions({"checks": [check("fail", 0.95)]}, False)
+    assert "says fail but its value 0.95 is within bounds" in lie
+    assert contradictions({"checks": [check("maybe", 0.9)]}, False)
+    assert contradictions({"checks": []}, True)  # nothing checked cannot pass
+    latency = check("pass", 250.0, "p95 <= 100 ms") | {"type": "latency"}
+    assert contradictions({"checks": [latency]}, True)
+    assert contradictions({"checks": "nope"}, True) == ["the result has no list of checks"]
 
 
 class _Signed:

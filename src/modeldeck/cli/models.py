@@ -122,16 +122,38 @@ def register(
     render.console().print(render.plain(f"Registered {created.uri} from {uri}", "green"))
 
 
+EvaluationId = Annotated[
+    str | None,
+    typer.Option(
+        "--evaluation", help="The evaluation id the decision is given on (default: the latest)."
+    ),
+]
+
+
 @app.command()
-def approve(name: Name, version: Version, comment: Comment = None, as_json: AsJson = False) -> None:
+def approve(
+    name: Name,
+    version: Version,
+    comment: Comment = None,
+    evaluation: EvaluationId = None,
+    as_json: AsJson = False,
+) -> None:
     """Approve a version as a reviewer; its author cannot."""
-    _print_decision(lookup.client().approve(name, version, comment), as_json)
+    found = lookup.client().approve(name, version, comment, evaluation=evaluation)
+    _print_decision(found, as_json)
 
 
 @app.command()
-def reject(name: Name, version: Version, comment: Comment = None, as_json: AsJson = False) -> None:
+def reject(
+    name: Name,
+    version: Version,
+    comment: Comment = None,
+    evaluation: EvaluationId = None,
+    as_json: AsJson = False,
+) -> None:
     """Reject a version as a reviewer; it cannot take a protected alias while rejected."""
-    _print_decision(lookup.client().reject(name, version, comment), as_json)
+    found = lookup.client().reject(name, version, comment, evaluation=evaluation)
+    _print_decision(found, as_json)
 
 
 @app.command()
@@ -303,7 +325,8 @@ def _print_decision(decision: Approval, as_json: bool) -> None:
     comment = f": {decision.comment}" if decision.comment else ""
     style = "green" if decision.decision.value == "approved" else "yellow"
     text = f"{decision.reviewer} {decision.decision.value} {decision.name} version "
-    render.console().print(render.plain(f"{text}{decision.version}{comment}", style))
+    on = f" (on evaluation {decision.evaluation[:8]})" if decision.evaluation else ""
+    render.console().print(render.plain(f"{text}{decision.version}{on}{comment}", style))
 
 
 def _print_move(

@@ -35,7 +35,8 @@ def evaluate(
     as_json: AsJson = False,
 ) -> None:
     """Run the model's validation gates on DATA and store the result as evidence."""
-    found = lookup.client().evaluate_model(name, version, data, policy=policy)
+    client = lookup.client()
+    found = client.evaluate_model(name, version, data, policy=policy)
     if as_json:
         render.print_json(found)
         return
@@ -60,6 +61,14 @@ def evaluate(
     out.print(
         f"Gates {verdict}; evidence {found.id[:8]} stored with plots: {', '.join(found.plots)}"
     )
+    verdicts = [c.get("verdict") for c in found.result.get("checks", [])]
+    if "pass" not in verdicts and not found.failed_checks():
+        out.print("No check ran (none passed): a policy that checks nothing passes nothing.")
+    if client.get_model_version(name, version).created_by == found.actor:
+        out.print(
+            f"[yellow]You registered {name} version {version}:[/] your own evidence does not "
+            "count toward a protected alias; a reviewer must evaluate it too."
+        )
     if not found.passed:
         raise typer.Exit(1)
 

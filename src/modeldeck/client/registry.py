@@ -188,11 +188,16 @@ class RegistryMethods:
     def evaluations(self, name: str, version: int) -> list[Evaluation]:
         return self.reviews.evaluations(name, version)
 
-    def approve(self, name: str, version: int, comment: str | None = None) -> Approval:
-        return self.reviews.approve(name, version, self.settings.user, comment)
+    def approve(
+        self, name: str, version: int, comment: str | None = None, evaluation: str | None = None
+    ) -> Approval:
+        """Approve ``version`` on the evaluation ``evaluation`` (default: its latest)."""
+        return self.reviews.approve(name, version, self.settings.user, comment, evaluation)
 
-    def reject(self, name: str, version: int, comment: str | None = None) -> Approval:
-        return self.reviews.reject(name, version, self.settings.user, comment)
+    def reject(
+        self, name: str, version: int, comment: str | None = None, evaluation: str | None = None
+    ) -> Approval:
+        return self.reviews.reject(name, version, self.settings.user, comment, evaluation)
 
     def decisions(self, name: str, version: int) -> list[Approval]:
         return self.reviews.decisions(name, version)

@@ -137,12 +137,24 @@ class RemoteRegistryMethods(RegistryMethods):
         found = self.http.get(f"{_version_path(name, version)}/evaluations")
         return [e.to_entity() for e in wire.EvaluationList.model_validate(found).evaluations]
 
-    def approve(self, name: str, version: int, comment: str | None = None) -> Approval:
-        found = self.http.post(f"{_version_path(name, version)}/approve", {"comment": comment})
-        return wire.ApprovalOut.model_validate(found).to_entity()
+    def approve(
+        self, name: str, version: int, comment: str | None = None, evaluation: str | None = None
+    ) -> Approval:
+        """Approve ``version`` on the evaluation ``evaluation`` (default: its latest)."""
+        return self._decide(name, version, "approve", comment, evaluation)
 
-    def reject(self, name: str, version: int, comment: str | None = None) -> Approval:
-        found = self.http.post(f"{_version_path(name, version)}/reject", {"comment": comment})
+    def reject(
+        self, name: str, version: int, comment: str | None = None, evaluation: str | None = None
+    ) -> Approval:
+        return self._decide(name, version, "reject", comment, evaluation)
+
+    def _decide(
+        self, name: str, version: int, verb: str, comment: str | None, evaluation: str | None
+    ) -> Approval:
+        body: dict[str, Any] = {"comment": comment}
+        if evaluation is not None:
+            body["evaluation"] = evaluation
+        found = self.http.post(f"{_version_path(name, version)}/{verb}", body)
         return wire.ApprovalOut.model_validate(found).to_entity()
 
     def decisions(self, name: str, version: int) -> list[Approval]:

@@ -48,6 +48,7 @@ class Approval:
     decision: Decision
     comment: str | None
     created_at: int
+    evaluation: str | None = None  # the id of the evidence the decision was given on
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,8 @@ class Evaluation:
     champion_version: int | None
     actor: str
     created_at: int
+    # "client": posted by whoever ran the evaluation; "server": the server ran it
+    origin: str = "client"
 
     def failed_checks(self) -> list[Mapping[str, Any]]:
         return [c for c in self.result.get("checks", []) if c.get("verdict") in ("fail", "error")]

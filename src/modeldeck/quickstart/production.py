@@ -6,8 +6,8 @@ arrive a week after each prediction. A monitor with weekly windows notices the d
 the performance drop once the labels are in; its alerts reach a webhook (a local receiver
 that checks their signatures) and the `retrain` rule runs the model's retraining job. The
 new version is gated, becomes `challenger`, shadows the champion on ten more days of
-traffic, is approved by a reviewer and promoted. Lineage then reads generation 1 → 2, and
-the HTML report is written.
+traffic, is re-evaluated and approved by a reviewer and promoted. Lineage then reads
+generation 1 → 2, and the HTML report is written.
 """
 
 from __future__ import annotations
@@ -271,11 +271,24 @@ def _shadow_and_promote(
         client.promote(MODEL, challenger)
     except GateFailed as blocked:
         console.print(f"[yellow]promotion refused until a reviewer approves[/]: {blocked}")
+    # the retraining job's evidence is its author's and cannot promote: the reviewer re-runs
+    # the gates on the labelled shadow traffic before approving
+    policy = client.settings.home / "quickstart-retrain-policy.toml"
+    checked = reviewer.evaluate_model(MODEL, challenger, days, policy=policy)
+    state = "[green]passed[/]" if checked.passed else "[bold red]FAILED[/]"
+    console.print(
+        f"the reviewer re-ran the gates on {len(days):,} labelled shadow requests: {state}"
+    )
+    if not checked.passed:
+        failed = ", ".join(str(c.get("name")) for c in checked.failed_checks()) or "none ran"
+        console.print(f"[yellow]not promoted[/]: failed {failed}")
+        return False
     reviewer.approve(
         MODEL,
         challenger,
         f"shadow AUC {compared['shadow']['auc']:.3f} vs champion "
         f"{compared['primary']['auc']:.3f} on the same requests",
+        evaluation=checked.id,
     )
     client.promote(MODEL, challenger)
     client.remove_alias(MODEL, "challenger")  # it is the champion now

@@ -1,8 +1,9 @@
 """The quickstart's second act: from the best run to an approved, documented champion.
 
 Registers the two best candidates, runs the validation gates on both (the runner-up fails a
-slice check), shows that an author cannot approve their own version, has a second user review
-and approve, promotes the winner to ``champion``, writes its model card and prints the audit
+slice check), shows that an author cannot approve their own version, has a second user re-run
+the gates (an author's own evidence cannot promote), review and approve, promotes the winner
+to ``champion``, writes its model card and prints the audit
 trail with the verification of its hash chain.
 """
 
@@ -125,8 +126,28 @@ def release(
     except PermissionDenied as refused:
         console.print(f"[yellow]refused[/]: {refused}")
     reviewer = type(client)(replace(client.settings, user=REVIEWER))
-    reviewer.approve(MODEL, champion, "gates passed and every region is above 0.80 AUC")
-    console.print(f"[green]approved[/] by {REVIEWER}: {MODEL} version {champion}")
+    # an author's own evidence cannot promote: the reviewer runs the gates herself
+    checked = reviewer.evaluate_model(MODEL, champion, evaluation, policy=policy_path)
+    state = "[green]passed[/]" if checked.passed else "[bold red]FAILED[/]"
+    console.print(
+        f"{REVIEWER} re-ran the gates on version {champion} (the author's evidence does not "
+        f"count toward champion): {state}"
+    )
+    if not checked.passed:
+        _print_gates(console, f"re-run by {REVIEWER}", champion, checked.result)
+        console.print("[bold red]The reviewer's gates failed[/]: nothing is promoted.")
+        reviewer.close()
+        return ReleaseResult(None, versions, passed, (), policy_path, eval_path)
+    reviewer.approve(
+        MODEL,
+        champion,
+        "gates passed and every region is above 0.80 AUC",
+        evaluation=checked.id,
+    )
+    console.print(
+        f"[green]approved[/] by {REVIEWER}: {MODEL} version {champion} "
+        f"(on evaluation {checked.id[:8]})"
+    )
     for number in versions.values():
         if number != champion:
             try:

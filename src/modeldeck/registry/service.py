@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -9,15 +10,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 
 from modeldeck.core import validation as check
-from modeldeck.core.errors import InvalidInput, NotFound
+from modeldeck.core.errors import InvalidInput, NotFound, PermissionDenied
 from modeldeck.core.governance import Role
 from modeldeck.core.refs import RunModelRef, parse_model_uri
 from modeldeck.core.registry import AliasEvent, ModelVersion, RegisteredModel
+from modeldeck.governance import config
 from modeldeck.governance.access import DEFAULT_PROJECT, guarded_write, require
 from modeldeck.registry.names import check_alias, check_model_name, check_version
 from modeldeck.storage.db.engine import Database
 from modeldeck.storage.metadata import audit
 from modeldeck.storage.metadata import registry as rows
+from modeldeck.storage.metadata import roles as role_rows
 from modeldeck.storage.objects.base import ObjectStore
 
 if TYPE_CHECKING:
@@ -35,6 +38,28 @@ class PackageInfo:
     artifact_path: str | None
     flavor: str | None
     signature: Mapping[str, Any] | None
+    # ``module:qualname`` a python-flavor package imports to load itself (None: no import)
+    loader: str | None = None
+
+
+def loader_of(manifest: Mapping[str, Any]) -> str | None:
+    """The code a package would import when loaded: a python-flavor package saved with its
+    class's own save/load names it ``module:qualname`` (anything else there is refused)."""
+    if manifest.get("flavor") != "python":
+        return None
+    options = manifest.get("flavor_options") or {}
+    loader = options.get("loader") if isinstance(options, Mapping) else None
+    if manifest.get("serialization") != "custom" and loader is None:
+        return None
+    if not isinstance(loader, str) or not _LOADER.match(loader):
+        raise InvalidInput(
+            f"the package's loader {loader!r} is not 'module:qualname' (a class with a "
+            "classmethod load)"
+        )
+    return loader
+
+
+_LOADER = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
 def package_from_run(tracker: TrackingPort, source: str) -> PackageInfo:
@@ -51,7 +76,25 @@ def package_from_run(tracker: TrackingPort, source: str) -> PackageInfo:
         artifact_path=found.artifact_path,
         flavor=manifest.get("flavor"),
         signature=manifest.get("signature"),
+        loader=loader_of(manifest),
     )
+
+
+def check_loader(conn: Connection, project: str, loader: str) -> None:
+    """Refuse a loader the admins have not allowed (``python_loaders``), without importing it.
+
+    Loading such a package imports its module, which runs the module's top-level code, so on
+    a team store only the code an admin listed may be named. An open store (no role granted:
+    everyone acts as admin there, as on a laptop) takes any loader.
+    """
+    if not role_rows.any_grant(conn, project):
+        return
+    if not config.loader_allowed(loader, config.read(conn, config.PYTHON_LOADERS)):
+        raise PermissionDenied(
+            f"the package's loader {loader} is not in the server's python_loaders allowlist: "
+            "loading it would import (run) that code; an admin can allow it by adding it to "
+            f"`modeldeck server config set python_loaders ... {loader}` (the list is replaced)"
+        )
 
 
 def subject(name: str, version: int | None = None) -> str:
@@ -84,6 +127,8 @@ class Registry:
         }
         with guarded_write(self.db, self.clock, actor, "version.register", subject(name)) as conn:
             require(conn, project, actor, Role.CONTRIBUTOR, "register model versions")
+            if package.loader is not None:
+                check_loader(conn, project, package.loader)
             now = self.clock()
             model = self._model_for_write(conn, name, project, actor, now)
             if replaces is not None:
@@ -117,6 +162,7 @@ class Registry:
                     "run_id": package.run_id,
                     "package_digest": package.package_digest,
                     "replaces_version": replaces,
+                    **({"loader": package.loader} if package.loader else {}),
                 },
             )
             return rows.get_version(conn, name, version)

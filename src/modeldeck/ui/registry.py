@@ -217,9 +217,9 @@ def decide(
             raise InvalidInput(f"a comment has at most {MAX_COMMENT} characters")
         rev = reviews_of(svc)
         if decision == "approve":
-            rev.approve(name, version, viewer.user, note)
+            made = rev.approve(name, version, viewer.user, note)
         elif decision == "reject":
-            rev.reject(name, version, viewer.user, note)
+            made = rev.reject(name, version, viewer.user, note)
         else:
             raise InvalidInput(f"unknown decision {decision!r}: approve or reject")
     except NotFound:
@@ -228,7 +228,7 @@ def decide(
         return _version_view(
             request, svc, viewer, name, version, error=str(refused), status=status_of(refused)
         )
-    done = f"{decision}d {name} version {version}"
+    done = f"{made.decision.value} {name} version {version}"  # approved / rejected
     return _back(name, version, done)
 
 

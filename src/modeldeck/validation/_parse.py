@@ -7,6 +7,7 @@ says what is wrong and how to fix it, suggesting the nearest known name for a ty
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import tomllib
 from collections.abc import Callable, Mapping
@@ -196,6 +197,19 @@ def _count(value: object, where: str, key: str, _task: object, *, at_least: int)
     return value
 
 
+def _bins(value: object, where: str, key: str, _task: object) -> int | tuple[float, ...]:
+    """A number of quantile ranges (2 or more) or the increasing edges of the ranges."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 2 or value > 100:
+            _expected(where, key, "a number of ranges from 2 to 100, or a list of edges", value)
+        return value
+    if isinstance(value, list | tuple) and len(value) >= 2:
+        edges = tuple(_number(v, where, key, _task) for v in value)
+        if all(a < b for a, b in itertools.pairwise(edges)) and len(edges) <= 101:
+            return edges
+    _expected(where, key, "a number of quantile ranges (4) or increasing edges ([0, 30])", value)
+
+
 def _text(value: object, where: str, key: str, _task: object = None) -> str:
     if not isinstance(value, str) or not value.strip():
         _expected(where, key, "a non-empty text", value)
@@ -219,6 +233,7 @@ _RULES: dict[str, Callable[[Any, str, str, str | None], Any]] = {
     "min_rows": partial(_count, at_least=0),
     "samples": partial(_count, at_least=1),
     "warmup": partial(_count, at_least=0),
+    "bins": _bins,
 }
 _EXAMPLES = {"metric": '"auc"', "column": '"region"', "p95_ms": "25.0"}
 assert {f.name for cls in CHECK_TYPES.values() for f in fields(cls)} == set(_RULES)

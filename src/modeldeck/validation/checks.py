@@ -2,8 +2,9 @@
 
 Verdicts: ``pass`` and ``fail`` judge the model; ``skip`` means there was nothing to judge
 (no champion yet, a slice under ``min_rows``, a metric undefined on a slice) and does not fail
-the gate; ``error`` means the check could not run (a missing column, a model that raised) and
-fails it.
+the gate by itself; ``error`` means the check could not run (a missing column, a model that
+raised, a slice check whose every slice was skipped) and fails it. An evaluation passes only
+when some check ran and passed and none failed or erred (``evidence.gate_passed``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from modeldeck.validation.policy import Policy
 
 MAX_SLICES = 100
+# a numeric column with more distinct values than this is cut into ranges
+MAX_NUMERIC_LEVELS = 10
+DEFAULT_QUANTILE_BINS = 4
 Compatibility = Callable[[Any, Any], list[str]]
 
 
@@ -125,20 +129,39 @@ def _improvement(check: ImprovementCheck, ctx: Context) -> CheckResult:
 def _slices(check: SliceCheck, ctx: Context) -> list[CheckResult]:
     col, m = check.column, check.metric
     threshold = _slice_threshold(check)
-    if col not in ctx.data.columns:
-        detail = f"the evaluation data has no column {col!r} to slice by"
+
+    def refused(detail: str) -> list[CheckResult]:
         return [CheckResult(f"slice:{col}:{m}", check.type, ERROR, None, threshold, detail)]
-    groups = _groups(ctx.data[col])
+
+    if col not in ctx.data.columns:
+        return refused(f"the evaluation data has no column {col!r} to slice by")
+    groups = _groups(ctx.data[col], check)
+    if isinstance(groups, str):
+        return refused(groups)
     if len(groups) > MAX_SLICES:
-        detail = (
+        return refused(
             f"column {col!r} has {len(groups)} distinct values (limit {MAX_SLICES}); bin it first"
         )
-        return [CheckResult(f"slice:{col}:{m}", check.type, ERROR, None, threshold, detail)]
     overall = ctx.metrics.get(m, math.nan)
-    return [
+    results = [
         _one_slice(check, ctx.preds.subset(rows), key, overall, threshold)
         for key, rows in groups.items()
     ]
+    if all(r.verdict == SKIP for r in results):
+        # a check that judged no slice must not read as passed
+        results.append(
+            CheckResult(
+                f"slice:{col}:{m}",
+                check.type,
+                ERROR,
+                None,
+                threshold,
+                f"every slice of {col!r} ({len(results)}) was skipped (under min_rows "
+                f"{check.min_rows} rows, or {m} undefined): nothing was judged; evaluate on "
+                "more rows, use fewer bins or lower min_rows",
+            )
+        )
+    return results
 
 
 def _one_slice(
@@ -252,14 +275,65 @@ def _why_undefined(m: str, preds: Predictions) -> str:
     return "not computed"
 
 
-def _groups(column: pd.Series) -> dict[str, np.ndarray]:
-    """Row positions per value, missing values (None, NaN, NA) together as ``<missing>``."""
+def _groups(column: pd.Series, check: SliceCheck) -> dict[str, np.ndarray] | str:
+    """Row positions per slice, or why the column cannot be sliced.
+
+    Text and other discrete values make one slice each, missing values (None, NaN, NA) one
+    ``<missing>`` slice. A numeric column with more than ``MAX_NUMERIC_LEVELS`` values (or any
+    numeric column when the check names ``bins``) is cut into ranges instead: one slice per
+    distinct number would leave every slice too small to judge.
+    """
     import numpy as np
     import pandas as pd
 
+    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+    if check.bins is not None and not numeric:
+        return (
+            f"bins = {check.bins!r} needs a numeric column; {check.column!r} holds "
+            f"{column.dtype} values (leave bins out to slice by each value)"
+        )
+    if numeric and (check.bins is not None or column.nunique() > MAX_NUMERIC_LEVELS):
+        return _ranges(column, check)
     codes, uniques = pd.factorize(column, use_na_sentinel=False)
     keys = ["<missing>" if pd.isna(u) else str(u) for u in uniques]
     return {key: np.flatnonzero(codes == i) for i, key in sorted(enumerate(keys), key=_by_key)}
+
+
+def _ranges(column: pd.Series, check: SliceCheck) -> dict[str, np.ndarray] | str:
+    """Row positions per range of a numeric column, in the order of the ranges."""
+    import numpy as np
+
+    values = column.to_numpy(dtype="float64", na_value=np.nan)
+    present = ~np.isnan(values)
+    if isinstance(check.bins, tuple):
+        edges = np.asarray(check.bins, dtype="float64")
+        outside = present & ((values < edges[0]) | (values > edges[-1]))
+        if outside.any():
+            return (
+                f"{int(outside.sum())} values of {check.column!r} lie outside the bins edges "
+                f"{edges[0]:g}..{edges[-1]:g} (from {np.nanmin(values):g} to "
+                f"{np.nanmax(values):g}); widen the edges"
+            )
+    else:
+        count = check.bins or DEFAULT_QUANTILE_BINS
+        if not present.any():
+            return f"column {check.column!r} has no values to cut into ranges"
+        edges = np.unique(np.quantile(values[present], np.linspace(0.0, 1.0, count + 1)))
+        if len(edges) == 1:
+            edges = np.array([edges[0], edges[0]])
+    # each range holds its upper edge, the first one its lower edge too
+    where = np.searchsorted(edges, values, side="left")
+    where = np.clip(where, 1, len(edges) - 1)
+    groups: dict[str, np.ndarray] = {}
+    for i in range(1, len(edges)):
+        rows = np.flatnonzero(present & (where == i))
+        if len(rows):
+            opening = "[" if i == 1 else "("
+            groups[f"{opening}{edges[i - 1]:g}, {edges[i]:g}]"] = rows
+    missing = np.flatnonzero(~present)
+    if len(missing):
+        groups["<missing>"] = missing
+    return groups
 
 
 def _by_key(item: tuple[int, str]) -> str:

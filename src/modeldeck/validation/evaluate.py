@@ -7,7 +7,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from modeldeck.validation.checks import Compatibility, Context, run_check
-from modeldeck.validation.evidence import EvaluationResult
+from modeldeck.validation.evidence import EvaluationResult, gate_passed
 from modeldeck.validation.metrics import compute_metrics
 from modeldeck.validation.scoring import (
     ModelLike,
@@ -73,7 +73,7 @@ def evaluate(
         with suppress(PredictionFailed):
             champion_metrics = compute_metrics(ctx.champion_preds())
     return EvaluationResult(
-        passed=all(c.ok for c in checks),
+        passed=gate_passed(c.verdict for c in checks),
         metrics=ctx.metrics,
         checks=checks,
         task=task,

@@ -7,6 +7,8 @@ NaN written as ``None``, and read back by ``EvaluationResult.from_dict``.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +16,85 @@ from modeldeck.core.errors import GateFailed
 
 PASS, FAIL, SKIP, ERROR = "pass", "fail", "skip", "error"
 VERDICTS = (PASS, FAIL, SKIP, ERROR)
+
+
+def gate_passed(verdicts: Iterable[str]) -> bool:
+    """Passed: at least one check ran and passed, and none failed or erred.
+
+    Skipped checks judge nothing, so evidence made only of skips (or of no check at all)
+    does not pass: a policy that checks nothing cannot let a version through.
+    """
+    seen = list(verdicts)
+    return PASS in seen and all(v in (PASS, SKIP) for v in seen)
+
+
+def contradictions(result: Mapping[str, Any], passed: bool | None = None) -> list[str]:
+    """Where posted evidence contradicts itself (empty: it holds together).
+
+    Each check's verdict must be a known one and agree with its value and threshold where the
+    threshold can be read back (metric, slice floors and ceilings, improvement, latency), and
+    ``passed`` (the body's and the result's own) must be what the checks give.
+    """
+    problems: list[str] = []
+    checks = result.get("checks")
+    if not isinstance(checks, list) or not all(isinstance(c, Mapping) for c in checks):
+        return ["the result has no list of checks"]
+    for check in checks:
+        name, verdict = check.get("name"), check.get("verdict")
+        if verdict not in VERDICTS:
+            problems.append(f"check {name!r} has verdict {verdict!r}, not one of {VERDICTS}")
+            continue
+        value = check.get("value")
+        if verdict not in (PASS, FAIL) or isinstance(value, bool):
+            continue
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            if verdict == PASS and check.get("type") in _JUDGED_BY_VALUE:
+                problems.append(f"check {name!r} passed without a value")
+            continue
+        kind, threshold = str(check.get("type")), str(check.get("threshold", ""))
+        breach = _threshold_breach(kind, threshold, value, slack=1)
+        if verdict == PASS and breach:
+            problems.append(f"check {name!r} says pass but its value {value:g} {breach}")
+        if (
+            verdict == FAIL
+            and kind in _JUDGED_BY_VALUE
+            and _threshold_breach(kind, threshold, value, slack=-1) == ""
+        ):
+            problems.append(f"check {name!r} says fail but its value {value:g} is within bounds")
+    computed = gate_passed(str(c.get("verdict")) for c in checks)
+    for label, claim in (("passed", passed), ("the result's passed", result.get("passed"))):
+        if claim is not None and bool(claim) is not computed:
+            problems.append(
+                f"{label} is {bool(claim)} but the checks give {computed} "
+                "(passed: some check passed and none failed or erred)"
+            )
+    return problems
+
+
+_JUDGED_BY_VALUE = ("metric", "improvement", "latency")
+_BOUND = re.compile(r"(>=|<=)\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
+
+
+def _threshold_breach(kind: str, threshold: str, value: float, slack: int) -> str | None:
+    """How ``value`` breaks the bounds written in ``threshold``: "" for within them, None when
+    the threshold says nothing readable. Thresholds are printed with ``%g``, which drops
+    digits: ``slack=1`` counts a value that close to a bound as within, ``-1`` as outside."""
+    if kind not in ("metric", "slice", "improvement", "latency"):
+        return None
+    if kind == "slice":
+        # the gap to the overall value is not readable from the slice's own value
+        threshold = threshold.split(" and at most ", maxsplit=1)[0]
+    bounds = _BOUND.findall(threshold)
+    if not bounds:
+        return None
+    for op, number in bounds:
+        limit = float(number)
+        margin = slack * 1e-5 * max(1.0, abs(limit))
+        if op == ">=" and value < limit - margin:
+            return f"is below {number}"
+        if op == "<=" and value > limit + margin:
+            return f"is above {number}"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +136,7 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class EvaluationResult:
-    """Every check's verdict plus the overall metrics; ``passed`` when none failed or erred."""
+    """Every check's verdict plus the overall metrics; ``passed`` as :func:`gate_passed`."""
 
     passed: bool
     metrics: dict[str, float]

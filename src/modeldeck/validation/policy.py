@@ -25,7 +25,8 @@ class _Check:
 
     def to_dict(self) -> dict[str, Any]:
         values = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
-        return {"type": self.type, **{k: v for k, v in values.items() if v is not None}}
+        kept = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+        return {"type": self.type, **{k: v for k, v in kept.items() if v is not None}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,12 @@ class ImprovementCheck(_Check):
 @dataclass(frozen=True, slots=True)
 class SliceCheck(_Check):
     """The metric per value of ``column``: within ``[min, max]`` and/or no further than
-    ``max_gap`` worse than the overall value. Slices under ``min_rows`` rows are reported only.
+    ``max_gap`` worse than the overall value. Slices under ``min_rows`` rows are reported as
+    skipped, and a check whose every slice was skipped fails: it judged nothing.
+
+    A numeric column with more than ``MAX_NUMERIC_LEVELS`` distinct values is cut into ranges:
+    ``bins`` quantile ranges (an integer, 4 by default) or the ranges between the edges it
+    lists (``bins = [0, 30, 60, 120]``; values outside the edges are refused).
     """
 
     type: ClassVar[str] = "slice"
@@ -60,6 +66,7 @@ class SliceCheck(_Check):
     max: float | None = None
     max_gap: float | None = None
     min_rows: int = 30
+    bins: int | tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

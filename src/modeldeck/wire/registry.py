@@ -234,6 +234,7 @@ class EvaluationOut(BaseModel):
     champion_version: int | None = None
     actor: str
     created_at: int
+    origin: str = "client"  # "server" when the server ran the evaluation
 
     @classmethod
     def of(cls, e: Evaluation) -> EvaluationOut:
@@ -249,6 +250,7 @@ class EvaluationOut(BaseModel):
             champion_version=e.champion_version,
             actor=e.actor,
             created_at=e.created_at,
+            origin=e.origin,
         )
 
     def to_entity(self) -> Evaluation:
@@ -261,6 +263,8 @@ class EvaluationList(BaseModel):
 
 class DecisionIn(StrictIn):
     comment: Comment = None
+    # the evidence the decision is given on (default: the version's latest evaluation)
+    evaluation: Annotated[str | None, Field(pattern="^[0-9a-f]{32}$")] = None
 
 
 class ApprovalOut(BaseModel):
@@ -270,6 +274,7 @@ class ApprovalOut(BaseModel):
     decision: Decision
     comment: str | None = None
     created_at: int
+    evaluation: str | None = None  # the evidence the decision was given on
 
     @classmethod
     def of(cls, a: Approval) -> ApprovalOut:
@@ -280,6 +285,7 @@ class ApprovalOut(BaseModel):
             decision=a.decision,
             comment=a.comment,
             created_at=a.created_at,
+            evaluation=a.evaluation,
         )
 
     def to_entity(self) -> Approval:

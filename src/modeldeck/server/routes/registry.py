@@ -15,9 +15,10 @@ from fastapi.responses import Response
 
 from modeldeck.core.governance import Role
 from modeldeck.registry import lineage as lineages
-from modeldeck.registry.reviews import Reviews
+from modeldeck.registry.reviews import ContradictoryEvidence, Reviews
 from modeldeck.registry.service import Registry, package_from_run, subject
 from modeldeck.server.auth import Reader
+from modeldeck.server.errors import error_response
 from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.routes.governance import require_role
 from modeldeck.server.state import Services, services
@@ -159,7 +160,12 @@ def record_evaluation(
     rev: Rev,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Store gate evidence and its plots (base64 PNG) for a version (contributors)."""
+    """Store gate evidence and its plots (base64 PNG) for a version (contributors).
+
+    ``passed`` must be what the checks give (some check passed, none failed or erred) and each
+    verdict must agree with its value and threshold: a body that contradicts itself is refused
+    (422). Evidence posted by the version's author is kept but does not count toward a
+    protected alias; a reviewer's (not the author's) does."""
     # the service stores the plots before its transaction checks the role: check it first, so
     # a viewer's request writes no bytes
     project = reg.model(name).project
@@ -181,7 +187,10 @@ def record_evaluation(
         )
         return wire.EvaluationOut.of(evaluation)
 
-    return once(svc, user, idempotency_key, [name, version, body], write, status=201)
+    try:
+        return once(svc, user, idempotency_key, [name, version, body], write, status=201)
+    except ContradictoryEvidence as refused:  # well-formed JSON whose content is invalid
+        return error_response(422, "VALIDATION_ERROR", str(refused))
 
 
 @router.get(f"{VERSION}/evaluations")
@@ -203,10 +212,13 @@ def approve(
     rev: Rev,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Approve a version (reviewers, never its author)."""
+    """Approve a version (reviewers, never its author), on the evaluation ``evaluation``
+    (default: its latest), which the approval records."""
 
     def write() -> wire.ApprovalOut:
-        return wire.ApprovalOut.of(rev.approve(name, version, user, body.comment))
+        return wire.ApprovalOut.of(
+            rev.approve(name, version, user, body.comment, evaluation=body.evaluation)
+        )
 
     return once(svc, user, idempotency_key, [name, version, "approve", body], write)
 
@@ -224,7 +236,9 @@ def reject(
     """Reject a version (reviewers); it blocks protected aliases until withdrawn."""
 
     def write() -> wire.ApprovalOut:
-        return wire.ApprovalOut.of(rev.reject(name, version, user, body.comment))
+        return wire.ApprovalOut.of(
+            rev.reject(name, version, user, body.comment, evaluation=body.evaluation)
+        )
 
     return once(svc, user, idempotency_key, [name, version, "reject", body], write)
 

@@ -220,6 +220,8 @@ evaluations = sa.Table(
     sa.Column("champion_version", sa.Integer),
     sa.Column("actor", sa.String(250), nullable=False),
     sa.Column("created_at", Millis, nullable=False),
+    # "client": posted by whoever ran it; "server": run by the server on a stored dataset
+    sa.Column("origin", sa.String(16), nullable=False, server_default="client"),
     sa.Index("ix_evaluations_version_created", "version_id", "created_at"),
 )
 
@@ -232,6 +234,7 @@ approvals = sa.Table(
     sa.Column("decision", sa.String(16), nullable=False),
     sa.Column("comment", sa.Text),
     sa.Column("created_at", Millis, nullable=False),
+    sa.Column("evaluation_id", sa.String(32)),  # the evidence the decision was given on
     sa.Index("ix_approvals_version", "version_id"),
 )
 

@@ -37,6 +37,7 @@ def evaluations_of(conn: Connection, name: str, version: int, version_id: int) -
             champion_version=r.champion_version,
             actor=r.actor,
             created_at=r.created_at,
+            origin=r.origin,
         )
         for r in rows
     ]
@@ -49,6 +50,7 @@ def insert_decision(
     decision: Decision,
     comment: str | None,
     at: int,
+    evaluation_id: str | None = None,
 ) -> None:
     conn.execute(
         sa.insert(approvals).values(
@@ -57,6 +59,7 @@ def insert_decision(
             decision=decision.value,
             comment=comment,
             created_at=at,
+            evaluation_id=evaluation_id,
         )
     )
 
@@ -69,6 +72,14 @@ def decisions(conn: Connection, name: str, version: int, version_id: int) -> lis
         .order_by(approvals.c.created_at, approvals.c.id)
     ).all()
     return [
-        Approval(name, version, r.reviewer, Decision(r.decision), r.comment, r.created_at)
+        Approval(
+            name,
+            version,
+            r.reviewer,
+            Decision(r.decision),
+            r.comment,
+            r.created_at,
+            r.evaluation_id,
+        )
         for r in rows
     ]
