@@ -459,7 +459,10 @@ class MonitoringMethods:
         done: list[Alert] = []
         retrained: list[Retrained] = []
         for alert in fired:
-            detail: dict[str, Any] = {"deliveries": deliver_alert(monitor, alert, allowlist)}
+            sent = deliver_alert(monitor, alert, allowlist)
+            if sent:
+                self.monitors.record_deliveries(alert, sent, self.settings.user)
+            detail: dict[str, Any] = {"deliveries": sent}
             if alert.action == "retrain":
                 detail["retraining"], result = self._retrain_after(model, alert)
                 if result is not None:

@@ -53,7 +53,7 @@ def deliver_alert(
         deliveries.append(
             {
                 "url": sent.url,
-                "state": "delivered" if sent.delivered else "failed",
+                "state": "delivered" if sent.delivered else "refused" if sent.refused else "failed",
                 "delivered": sent.delivered,
                 "attempts": sent.attempts,
                 "status": sent.status,

@@ -295,7 +295,8 @@ class Monitors:
             job["history"] = [*job.get("history", []), step][-HISTORY:]
             return {"digest": current, "target": job.get("target"), "kind": job.get("kind")}
 
-        return self._configure(model, actor, "monitor.retraining.pin", change)
+        # a stale pin (the job changed since the admin saw it) is on record too
+        return self._configure(model, actor, "monitor.retraining.pin", change, refusals=(Conflict,))
 
     def set_options(
         self,
@@ -331,8 +332,9 @@ class Monitors:
         *,
         owner_only: bool = False,
         check: Callable[[Connection], None] | None = None,
+        refusals: tuple[type[Exception], ...] = (),
     ) -> Monitor:
-        with self._denials(actor, action, subject(model)), self.db.write() as conn:
+        with self._denials(actor, action, subject(model), *refusals), self.db.write() as conn:
             found = rows.monitor(conn, model, lock=True)
             role = self.role_of(conn, actor)
             if owner_only:
@@ -467,6 +469,31 @@ class Monitors:
             current = rows.alert(conn, alert_id, lock=True)
             rows.update_alert(conn, alert_id, {**current.detail, **detail})
             return rows.alert(conn, alert_id)
+
+    def record_deliveries(
+        self, alert: Alert, deliveries: Sequence[Mapping[str, Any]], actor: str
+    ) -> Alert:
+        """Store how an alert's deliveries ended; each one refused for its destination (an
+        internal address) is audited as ``denied:webhook.deliver``, as ``actor`` (who ran the
+        pass)."""
+        with self.db.write() as conn:
+            current = rows.alert(conn, alert.id, lock=True)
+            rows.update_alert(conn, alert.id, {**current.detail, "deliveries": list(deliveries)})
+            for sent in deliveries:
+                if sent.get("state") == "refused":
+                    audit.append(
+                        conn,
+                        actor=actor,
+                        action="denied:webhook.deliver",
+                        subject=subject(alert.model),
+                        at=self.clock(),
+                        after={
+                            "alert": alert.id,
+                            "url": sent.get("url"),
+                            "reason": str(sent.get("error"))[:1000],
+                        },
+                    )
+            return rows.alert(conn, alert.id)
 
     def record_retraining(self, alert_id: int, outcome: Mapping[str, Any], actor: str) -> Alert:
         """Write once what the retraining a ``retrain`` alert asked for did: by whoever ran the

@@ -44,6 +44,7 @@ httpx is imported inside the functions that send, so ``import modeldeck`` stays 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import ipaddress
@@ -81,7 +82,8 @@ ALLOW_HINT = "an admin can allow the host with `modeldeck server config set webh
 class Delivery:
     """How a delivery ended. ``status`` is the last HTTP status (``None`` when no response
     came back); ``error`` says why it failed (``None`` when delivered); ``elapsed_ms`` counts
-    every attempt and the waits between them."""
+    every attempt and the waits between them; ``refused`` says the destination was an
+    internal address, so nothing was sent."""
 
     url: str
     delivered: bool
@@ -90,6 +92,7 @@ class Delivery:
     error: str | None
     delivery_id: str
     elapsed_ms: float
+    refused: bool = False
 
 
 def check_url(url: str) -> str:
@@ -344,12 +347,14 @@ def deliver(
         try:
             check_destination(url, allowlist)
         except PermissionDenied as refused:
-            return _done(url, False, 0, None, str(refused), delivery_id, started)
+            done = _done(url, False, 0, None, str(refused), delivery_id, started)
+            return dataclasses.replace(done, refused=True)
     owned = client is None
     http = guarded_client(allowlist) if client is None else client
     status: int | None = None
     error: str | None = None
     attempt = 0
+    blocked: str | None = None
     try:
         for number in range(1, attempts + 1):
             left = deadline_s - (time.monotonic() - started)
@@ -398,7 +403,8 @@ def deliver(
     finally:
         if owned:
             http.close()
-    return _done(url, False, attempt, status, error, delivery_id, started)
+    done = _done(url, False, attempt, status, error, delivery_id, started)
+    return dataclasses.replace(done, refused=blocked is not None)
 
 
 def _done(

@@ -294,7 +294,7 @@ def _act(
 
             def send(alert: Alert = alert) -> None:
                 sent = deliver_alert(monitor, alert, allowlist)
-                monitors.record(alert.id, {"deliveries": sent})
+                monitors.record_deliveries(alert, sent, user)
 
             if not outbox.submit(send):
                 full = [
