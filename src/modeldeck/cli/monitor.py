@@ -992,7 +992,9 @@ def _settings_table(monitor: Monitor) -> Table:
     return table
 
 
-def _windows_table(windows: Sequence[WindowResult]) -> Table:
+def _windows_table(windows: Sequence[WindowResult], min_labeled: int = 30) -> Table:
+    """A window with some labels but fewer than ``min_labeled`` says its performance is not
+    judged yet, rather than showing a number no rule acts on."""
     from rich.table import Table
 
     table = Table(title="latest windows (UTC)", title_justify="left")
@@ -1021,7 +1023,9 @@ def _windows_table(windows: Sequence[WindowResult]) -> Table:
             render.plain(", ".join(_drifted(w)) or render.MISSING),
             _yes(m.get("prediction_drift")),
             _share(m.get("missing_share")),
-            _performance(m),
+            _performance(m)
+            if not 0 < w.labeled < min_labeled
+            else render.plain(f"too few labels ({w.labeled} of {min_labeled})", "yellow"),
             _share(m.get("label_coverage")),
         )
     return table
@@ -1048,7 +1052,8 @@ def _alerts_table(alerts: Sequence[Alert]) -> Table:
 def _status_parts(found: Status) -> list[RenderableType]:
     parts: list[RenderableType] = [_settings_table(found.monitor)]
     if found.windows:
-        parts.append(_windows_table(found.windows))
+        needed = int(found.monitor.config.get("min_labeled", 30))
+        parts.append(_windows_table(found.windows, needed))
     else:
         parts.append(
             render.plain(
