@@ -276,3 +276,18 @@ def test_errors_name_the_fix(cli, store: LocalClient) -> None:
     assert "sha256:" in status and "pinned by" in status  # the local user is the admin here
     shadow = cli("monitor", "shadow", MODEL, "--since", "2026-01-01")
     assert shadow.exit_code == 0 and "--shadow" in shadow.stdout
+
+
+def test_a_window_with_too_few_labels_is_held_not_judged(cli, store: LocalClient) -> None:
+    created = cli("monitor", "create", MODEL, "--origin", str(START), "--min-labeled", "20")
+    assert created.exit_code == 0, created.output
+    assert cli("monitor", "rule", "add", MODEL, "accuracy < 0.99").exit_code == 0
+    frame = make(100, seed=2)
+    ids = serve(store, frame, day=0, prefix="few")
+    store.log_labels(ids[:5], frame["label"][:5].tolist())
+    ran = cli("monitor", "run", MODEL, "--now", "2026-01-02")
+    assert ran.exit_code == 0, ran.output
+    assert "held 'accuracy < 0.99'" in ran.stdout and "too few labels (5 of 20" in ran.stdout
+    assert "ALERT" not in ran.stdout
+    shown = cli("monitor", "status", MODEL)
+    assert "too few labels (5 of 20)" in shown.stdout and "need 20 labelled rows" in shown.stdout

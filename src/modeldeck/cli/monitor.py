@@ -426,6 +426,7 @@ def check(
             out.print(_quality_table(issues))
         else:
             out.print(render.plain("no data quality issues", "green"))
+    _print_held(done)
     for alert in done.alerts:
         out.print(_alert_line(alert))
 
@@ -817,6 +818,19 @@ def _outcome(alert: Alert) -> str:
     return "; ".join(parts) or render.MISSING
 
 
+def _print_held(done: MonitorRun) -> None:
+    """The performance rules a window had too few labels to judge: not fired, said so."""
+    out = render.console()
+    for held in done.held:
+        out.print(
+            render.plain(
+                f"held {held.get('rule')!r} on window {held.get('window_id')}: "
+                f"{held.get('reason')}",
+                "yellow",
+            )
+        )
+
+
 def _print_pass(done: MonitorRun, *, quiet: bool) -> None:
     out = render.console()
     empty = [w for w in done.closed if not w.rows]
@@ -839,14 +853,7 @@ def _print_pass(done: MonitorRun, *, quiet: bool) -> None:
                 f"{window.labeled:,} labeled, {_performance(window.metrics)}"
             )
         )
-    for held in done.held:
-        out.print(
-            render.plain(
-                f"held {held.get('rule')!r} on window {held.get('window_id')}: "
-                f"{held.get('reason')}",
-                "yellow",
-            )
-        )
+    _print_held(done)
     for alert in done.alerts:
         out.print(_alert_line(alert))
     for job in done.retrained:

@@ -284,6 +284,7 @@ class MonitoringMethods:
             import numpy as np
 
             probabilities = np.concatenate(chunks_proba)
+        held: list[dict[str, Any]] = []
         window, fired = self.monitors.check_batch(
             model,
             batch,
@@ -292,9 +293,10 @@ class MonitoringMethods:
             probabilities=probabilities,
             labels=labels,
             refused=refused,
+            held=held,
         )
         alerts, retrained = self._act(model, fired)
-        return MonitorRun([window], [], alerts, retrained)
+        return MonitorRun([window], [], alerts, retrained, held)
 
     def monitor_status(self, model: str, *, windows: int = 12, alerts: int = 20) -> Status:
         from modeldeck.monitoring.overview import Status

@@ -392,10 +392,12 @@ class Monitors:
         probabilities: Any,
         labels: Sequence[Any] | None = None,
         refused: int = 0,
+        held: list[dict[str, Any]] | None = None,
     ) -> tuple[WindowResult, list[Alert]]:
         """Analyse a batch (its predictions already computed) as a window of its own; a
         :class:`~modeldeck.monitoring.sources.Source` is read column by column.
-        ``predictions`` cover the rows the model accepted; ``refused`` counts the others."""
+        ``predictions`` cover the rows the model accepted; ``refused`` counts the others;
+        ``held`` receives the performance rules the batch had too few labels to judge."""
         from modeldeck.monitoring.sources import source
 
         monitor = self.get(model)
@@ -426,7 +428,7 @@ class Monitors:
                 },
             )
             result = rows.window(conn, window_id)
-        return result, self._fire(monitor, [result])
+        return result, self._fire(monitor, [result], held)
 
     def windows(
         self,

@@ -336,7 +336,6 @@ def record_retraining(
     alert_id: Annotated[int, PathParam(ge=1, le=2**62)],
     body: wire.RetrainingOutcome,
     user: Writer,
-    svc: Svc,
     monitors: Mons,
 ) -> wire.AlertOut:
     """Record what the caller's retraining did after a ``retrain`` alert: once (409 after),
