@@ -63,10 +63,15 @@ def register(client: LocalClient, rows: int = 2000) -> pd.DataFrame:
 
 
 def serve(
-    client: LocalClient, frame: pd.DataFrame, day: int, prefix: str, version: int = 1
+    client: LocalClient,
+    frame: pd.DataFrame,
+    day: int,
+    prefix: str,
+    version: int = 1,
+    model: str = MODEL,
 ) -> list[str]:
     """Log ``version``'s predictions of ``frame``, spread over ``day`` (days after START)."""
-    proba = client.load_model(f"models:/{MODEL}/{version}").predict_proba(frame[FEATURES])
+    proba = client.load_model(f"models:/{model}/{version}").predict_proba(frame[FEATURES])
     times = START + day * DAY + np.linspace(0, DAY - 1, len(frame)).astype(int)
     ids = [f"{prefix}-{i}" for i in range(len(frame))]
     client.log_predictions(
@@ -74,7 +79,7 @@ def serve(
             Prediction(
                 request_id=ids[i],
                 row=0,
-                model=MODEL,
+                model=model,
                 version=version,
                 role="primary",
                 time=int(times[i]),

@@ -95,8 +95,17 @@ def test_create_rules_webhooks_and_status(
     assert "drift_share > 0.3" in added.stdout and "notify" in added.stdout
     assert cli("monitor", "rule", "add", MODEL, "rows >= 1").exit_code == 0
     monkeypatch.setenv("HOOK_SECRET", SECRET)
+    inside = cli("monitor", "webhook", "add", MODEL, "http://127.0.0.1:9/hook")
+    assert inside.exit_code == 1 and "internal address" in inside.stderr
+    assert "webhook_hosts" in inside.stderr  # what the admin can do about it
     hook = cli(
-        "monitor", "webhook", "add", MODEL, "http://127.0.0.1:9/hook", "--secret-env", "HOOK_SECRET"
+        "monitor",
+        "webhook",
+        "add",
+        MODEL,
+        "https://hooks.example.test/hook",
+        "--secret-env",
+        "HOOK_SECRET",
     )
     assert hook.exit_code == 0, hook.output
     assert SECRET not in hook.stdout and "yes" in hook.stdout
@@ -110,7 +119,7 @@ def test_create_rules_webhooks_and_status(
         "ks threshold 0.01",
         "drift_share > 0.3 → notify",
         "rows >= 1 → notify",
-        "http://127.0.0.1:9/hook (signed: yes)",
+        "https://hooks.example.test/hook (signed: yes)",
         "no window has closed yet",
     ):
         assert text in shown.stdout, (text, shown.stdout)
@@ -122,7 +131,7 @@ def test_create_rules_webhooks_and_status(
     status = json.loads(raw.stdout)
     assert status["monitor"]["window"] == "1d" and status["monitor"]["origin"] == START
     assert status["monitor"]["config"]["webhooks"] == [
-        {"url": "http://127.0.0.1:9/hook", "signed": True}
+        {"url": "https://hooks.example.test/hook", "signed": True}
     ]
     assert [r["rule"] for r in status["monitor"]["config"]["rules"]] == [
         "drift_share > 0.3",
@@ -134,7 +143,7 @@ def test_create_rules_webhooks_and_status(
     listed = json.loads(cli("monitor", "rule", "list", MODEL, "--json").stdout)
     assert listed == [{"rule": "drift_share > 0.3", "action": "notify"}]
     assert "label_coverage" in cli("monitor", "rule", "metrics").stdout
-    removed = cli("monitor", "webhook", "remove", MODEL, "http://127.0.0.1:9/hook")
+    removed = cli("monitor", "webhook", "remove", MODEL, "https://hooks.example.test/hook")
     assert removed.exit_code == 0 and "no webhooks" in removed.stdout
 
     unset = cli("monitor", "webhook", "add", MODEL, "http://x.test/h", "--secret-env", "NOPE_VAR")
@@ -166,6 +175,7 @@ def test_run_closes_windows_and_prints_alerts(cli, store: LocalClient, tmp_path:
         "refreshed": [],
         "alerts": [],
         "retrained": [],
+        "held": [],
     }
 
     status = cli("monitor", "status", MODEL)
@@ -261,6 +271,23 @@ def test_errors_name_the_fix(cli, store: LocalClient) -> None:
     assert both.exit_code == 1 and "either" in both.stderr
     job = cli("monitor", "retraining", MODEL, "--entry-point", "jobs:retrain", "--label", "y")
     assert job.exit_code == 0 and "python jobs:retrain (label y)" in job.stdout
-    assert "python jobs:retrain (label y)" in cli("monitor", "status", MODEL).stdout
+    status = cli("monitor", "status", MODEL).stdout
+    assert "python jobs:retrain (label y)" in status
+    assert "sha256:" in status and "pinned by" in status  # the local user is the admin here
     shadow = cli("monitor", "shadow", MODEL, "--since", "2026-01-01")
     assert shadow.exit_code == 0 and "--shadow" in shadow.stdout
+
+
+def test_a_window_with_too_few_labels_is_held_not_judged(cli, store: LocalClient) -> None:
+    created = cli("monitor", "create", MODEL, "--origin", str(START), "--min-labeled", "20")
+    assert created.exit_code == 0, created.output
+    assert cli("monitor", "rule", "add", MODEL, "accuracy < 0.99").exit_code == 0
+    frame = make(100, seed=2)
+    ids = serve(store, frame, day=0, prefix="few")
+    store.log_labels(ids[:5], frame["label"][:5].tolist())
+    ran = cli("monitor", "run", MODEL, "--now", "2026-01-02")
+    assert ran.exit_code == 0, ran.output
+    assert "held 'accuracy < 0.99'" in ran.stdout and "too few labels (5 of 20" in ran.stdout
+    assert "ALERT" not in ran.stdout
+    shown = cli("monitor", "status", MODEL)
+    assert "too few labels (5 of 20)" in shown.stdout and "need 20 labelled rows" in shown.stdout

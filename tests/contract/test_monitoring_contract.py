@@ -1,14 +1,16 @@
 """The monitoring loop, the same on every backend: embedded SQLite, PostgreSQL, and HTTP to a
 real server process (tests/contract/conftest.py).
 
-Over HTTP the server closes windows and delivers webhooks (the receiver below listens on
-127.0.0.1, so the server process reaches it too), and the retraining job runs in this test
-process, as the remote client runs it: ``monitoring_support`` is importable here.
+Over HTTP the server closes windows and delivers webhooks from its outbox, after answering
+(the receiver below listens on 127.0.0.1, so the server process reaches it too, once the admin
+allowlists it), and the retraining job runs in this test process, as the remote client runs
+it: ``monitoring_support`` is importable here.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +20,22 @@ import monitoring_support
 from modeldeck.client.local import LocalClient
 from modeldeck.client.remote import RemoteClient
 from modeldeck.core.errors import AlreadyExists, InvalidInput, NotFound
+from modeldeck.core.monitoring import Alert
 from modeldeck.monitoring.webhooks import verify
 from monitoring_support import DAY, MODEL, POLICY, START, Receiver, make, register, serve
 
 SECRET = "s3cret-s3cret-s3cret"
+
+
+def delivered(client: LocalClient, alert: Alert, timeout_s: float = 20.0) -> Alert:
+    """The alert once its deliveries are done (at once in process; a server queues them)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        (found,) = [a for a in client.monitor_alerts(MODEL) if a.id == alert.id]
+        states = {d.get("state") for d in found.detail.get("deliveries", [])}
+        if "queued" not in states or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -40,6 +54,7 @@ def test_windows_labels_alerts_webhooks_and_the_report(
     client.add_alert_rule(MODEL, "drift_share>0.3")
     client.add_alert_rule(MODEL, "rows < 1")
     client.remove_alert_rule(MODEL, "rows < 1")
+    client.set_server_config("webhook_hosts", ["127.0.0.1"])  # the receiver is on loopback
     monitor = client.add_webhook(MODEL, receiver.url, secret=SECRET)
     assert monitor.rules == [{"rule": "drift_share > 0.3", "action": "notify"}]
     (hook,) = client.monitor_status(MODEL).monitor.webhooks
@@ -60,7 +75,7 @@ def test_windows_labels_alerts_webhooks_and_the_report(
     assert run.closed[1].metrics["drifted.x1"] == 1.0
     (alert,) = run.alerts
     assert alert.rule == "drift_share > 0.3" and alert.detail["window_start"] == START + DAY
-    assert alert.detail["deliveries"][0]["delivered"] is True
+    assert delivered(client, alert).detail["deliveries"][0]["delivered"] is True
     assert run.retrained == []
     assert client.run_monitor(MODEL, now=START + 2 * DAY).alerts == []  # once per window
     (request,) = receiver.requests
@@ -105,11 +120,14 @@ def test_a_retrain_rule_produces_a_gated_challenger(client: LocalClient, tmp_pat
     policy.write_text(POLICY)
     client.create_monitor(MODEL, window="1d", origin=START)
     client.set_retraining(MODEL, entry_point="monitoring_support:retrain", policy=policy)
-    assert client.get_monitor(MODEL).retraining == {
+    job = client.get_monitor(MODEL).retraining
+    assert job is not None
+    assert {k: job.get(k) for k in ("kind", "target", "policy")} == {
         "kind": "python",
         "target": "monitoring_support:retrain",
         "policy": POLICY,
     }
+    assert job["digest"].startswith("sha256:") and job["pinned"]["digest"] == job["digest"]
     client.add_alert_rule(MODEL, "drift_share > 0.3", action="retrain")
     shifted = make(300, seed=3, shift=1.0)
     ids = serve(client, shifted, day=0, prefix="s")

@@ -18,7 +18,13 @@ import pytest
 
 import monitoring_support
 from modeldeck.client.local import LocalClient
-from modeldeck.core.errors import AlreadyExists, InvalidInput, NotFound
+from modeldeck.core.errors import (
+    AlreadyExists,
+    InvalidInput,
+    ModeldeckError,
+    NotFound,
+    PermissionDenied,
+)
 from modeldeck.core.settings import Settings
 from modeldeck.monitoring.webhooks import verify
 from monitoring_support import DAY, FEATURES, MODEL, POLICY, START, Receiver, make, register, serve
@@ -32,6 +38,11 @@ class World:
 
     def serve(self, frame: pd.DataFrame, day: int, prefix: str, version: int = 1) -> list[str]:
         return serve(self.client, frame, day, prefix, version)
+
+    def allow_loopback(self) -> None:
+        """Receivers here listen on 127.0.0.1: an internal address, allowed by the admin
+        (the local user of an open store)."""
+        self.client.set_server_config("webhook_hosts", ["127.0.0.1"])
 
 
 @pytest.fixture
@@ -142,6 +153,7 @@ def test_late_labels_join_and_move_performance(world: World) -> None:
 def test_rules_fire_once_and_reach_a_real_webhook(world: World, receiver: Receiver) -> None:
     world.client.create_monitor(MODEL, window="1d", origin=START)
     world.client.add_alert_rule(MODEL, "drift_share > 0.3")
+    world.allow_loopback()
     world.client.add_webhook(MODEL, receiver.url, secret="s3cret-s3cret-s3cret")
     with pytest.raises(AlreadyExists):
         world.client.add_alert_rule(MODEL, "drift_share>0.3")
@@ -173,6 +185,7 @@ def test_a_down_receiver_is_retried_and_recorded(world: World) -> None:
     try:
         world.client.create_monitor(MODEL, window="1d", origin=START)
         world.client.add_alert_rule(MODEL, "rows >= 1")
+        world.allow_loopback()
         world.client.add_webhook(MODEL, flaky.url)
         world.serve(make(50, seed=2), day=0, prefix="x")
         (alert,) = world.client.run_monitor(MODEL, now=START + DAY).alerts
@@ -313,10 +326,12 @@ def test_a_batch_reads_the_same_from_a_frame_a_parquet_file_and_dask(
 
 
 def test_a_retraining_command_logs_into_the_run_it_is_given(world: World) -> None:
-    """The command kind: a script run in a shell, its SDK pointed at this store and run."""
+    """The command kind: a program run without a shell, its SDK pointed at this store and
+    run, its environment without the caller's own ``MODELDECK_*`` variables."""
     script = world.home.parent / "retrain.py"
     script.write_text(
-        "import os, monitoring_support as s, modeldeck\n"
+        "import json, os, sys, monitoring_support as s, modeldeck\n"
+        "open(sys.argv[1], 'w').write(json.dumps(dict(os.environ)))\n"
         "train = s.make(500, seed=5)\n"
         "with modeldeck.start_run() as run:\n"
         "    assert run.id == os.environ['MODELDECK_RUN_ID']\n"
@@ -328,12 +343,71 @@ def test_a_retraining_command_logs_into_the_run_it_is_given(world: World) -> Non
     import sys
 
     tests = str(Path(monitoring_support.__file__).parent)
-    command = f"PYTHONPATH={tests}:{os.environ.get('PYTHONPATH', '')} {sys.executable} {script}"
+    import shlex
+
+    seen = world.home.parent / "env.json"
+    path = f"PYTHONPATH={tests}:{os.environ.get('PYTHONPATH', '')}"
+    command = shlex.join(["env", path, sys.executable, str(script), str(seen)])
     world.client.create_monitor(MODEL, window="1d", origin=START)
+    world.client.set_retraining(MODEL, command=f"true; touch {seen}.pwned")
+    with pytest.raises(ModeldeckError, match="without a shell"):  # 'true;' is no program
+        world.client.retrain(MODEL)
+    assert not Path(str(seen) + ".pwned").exists()
     world.client.set_retraining(MODEL, command=command)
-    retrained = world.client.retrain(MODEL)
+    try:
+        os.environ["MODELDECK_TOKEN"] = "mdk_000000000000_callers-own-token-never-handed-on"
+        retrained = world.client.retrain(MODEL)
+    finally:
+        os.environ.pop("MODELDECK_TOKEN")
+    env = json.loads(seen.read_text())
+    assert "MODELDECK_TOKEN" not in env and "callers-own-token" not in json.dumps(env)
+    assert env["MODELDECK_RUN_ID"] == retrained.run_id
     assert (retrained.version, retrained.replaces, retrained.passed) == (2, 1, None)
     lineage = world.client.lineage(MODEL, 2)
     assert lineage.run is not None and lineage.run.id == retrained.run_id
     assert {i.dataset.name for i in lineage.inputs} == {"from-command"}
     assert world.client.references.get(MODEL, 2).rows == 500
+
+
+def test_a_job_no_admin_pinned_is_refused_before_it_runs(world: World) -> None:
+    from modeldeck.core.governance import Role
+    from modeldeck.monitoring.monitors import Monitors
+
+    monitoring_support.CALLS.clear()
+    world.client.create_monitor(MODEL, window="1d", origin=START)
+    world.client.set_retraining(MODEL, entry_point="monitoring_support:retrain")
+    pinned = world.client.get_monitor(MODEL).retraining
+    assert pinned is not None and pinned["pinned"]["digest"] == pinned["digest"]  # admin: at once
+    as_owner = Monitors(
+        world.client.store.db,
+        world.client.store.clock,
+        world.client.references,
+        lambda conn, user: Role.CONTRIBUTOR,  # the owner, not an admin
+    )
+    as_owner.set_retraining(MODEL, {"kind": "python", "target": "monitoring_support:broken"}, "ann")
+    job = world.client.get_monitor(MODEL).retraining
+    assert job is not None and job["pinned"] is None
+    with pytest.raises(PermissionDenied, match="not pinned by an admin"):
+        world.client.retrain(MODEL)
+    assert monitoring_support.CALLS == []  # nothing ran
+    with pytest.raises(PermissionDenied, match="admin"):
+        as_owner.pin_retraining(MODEL, job["digest"], "ann")
+    world.client.pin_retraining(MODEL, job["digest"])
+    history = [step["action"] for step in world.client.get_monitor(MODEL).retraining["history"]]
+    assert history == ["set", "set", "pin"]
+    actions = [r.action for r in world.client.audit_log(subject=f"models:/{MODEL}", limit=50)]
+    assert "denied:monitor.retraining.pin" in actions and "monitor.retraining.pin" in actions
+
+
+def test_performance_rules_wait_for_enough_labels(world: World) -> None:
+    world.client.create_monitor(MODEL, window="1d", origin=START)
+    world.client.add_alert_rule(MODEL, "accuracy < 0.99")
+    world.client.add_alert_rule(MODEL, "accuracy < 0.98", min_labeled=5)
+    frame = make(200, seed=2)
+    ids = world.serve(frame, day=0, prefix="p")
+    world.client.log_labels(ids[:10], frame["label"][:10].tolist())
+    done = world.client.run_monitor(MODEL, now=START + DAY)
+    assert [a.rule for a in done.alerts] == ["accuracy < 0.98"]  # its own minimum: 5
+    (held,) = done.held
+    assert held["rule"] == "accuracy < 0.99" and (held["labeled"], held["needed"]) == (10, 30)
+    assert "too few labels" in held["reason"]

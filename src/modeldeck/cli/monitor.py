@@ -98,6 +98,15 @@ def create(
             "--threshold", metavar="COL=VALUE", help="Drift threshold of a column; repeatable."
         ),
     ] = None,
+    min_labeled: Annotated[
+        int,
+        typer.Option(
+            "--min-labeled",
+            min=0,
+            metavar="N",
+            help="Labelled rows a window needs before a performance rule may fire on it.",
+        ),
+    ] = 30,
 ) -> None:
     """Start monitoring MODEL's logged predictions in windows of --window."""
     methods = _pairs(method, "--method", "COL=METHOD")
@@ -113,6 +122,7 @@ def create(
         share_threshold=share_threshold,
         methods=methods or None,
         thresholds=thresholds or None,
+        min_labeled=min_labeled,
     )
     out = render.console()
     out.print(render.plain(f"monitoring {created.model}: windows of {created.window}", "green"))
@@ -142,9 +152,20 @@ def rule_add(
             help="Also run the retraining job when it fires (see `modeldeck monitor retraining`).",
         ),
     ] = False,
+    min_labeled: Annotated[
+        int | None,
+        typer.Option(
+            "--min-labeled",
+            min=0,
+            metavar="N",
+            help="Labelled rows a window needs for this rule (default: the monitor's).",
+        ),
+    ] = None,
 ) -> None:
     """Alert when RULE holds for a window: record it and POST it to the webhooks."""
-    monitor = lookup.client().add_alert_rule(model, rule, action="retrain" if retrain else "notify")
+    monitor = lookup.client().add_alert_rule(
+        model, rule, action="retrain" if retrain else "notify", min_labeled=min_labeled
+    )
     render.console().print(_rules_table(monitor))
 
 
@@ -237,7 +258,8 @@ def retraining(
         str | None,
         typer.Option(
             "--command",
-            help="A shell command that logs a model to the run MODELDECK_RUN_ID names.",
+            help="A command (split like a shell would, run by none) that logs a model to the "
+            "run MODELDECK_RUN_ID names, with a token limited to that run.",
         ),
     ] = None,
     policy: Annotated[
@@ -259,7 +281,10 @@ def retraining(
         ),
     ] = None,
 ) -> None:
-    """Register the job that trains MODEL's successor (for `rule add --retrain` and `retrain`)."""
+    """Register the job that trains MODEL's successor (for `rule add --retrain` and `retrain`).
+
+    The monitor's owner or an admin sets it; it runs only once an admin pinned exactly it
+    (`modeldeck monitor pin`); an admin's own job is pinned at once."""
     monitor = lookup.client().set_retraining(
         model,
         entry_point=entry_point,
@@ -268,7 +293,32 @@ def retraining(
         label=label,
         experiment=experiment,
     )
-    render.console().print(render.plain(f"retraining job of {model}: {_job(monitor)}", "green"))
+    out = render.console()
+    out.print(render.plain(f"retraining job of {model}: {_job(monitor)}", "green"))
+    job = monitor.retraining or {}
+    if not _pinned(job):
+        out.print(
+            render.plain(
+                f"not pinned: it does not run until an admin runs "
+                f"`modeldeck monitor pin {model} {job.get('digest')}`",
+                "yellow",
+            )
+        )
+
+
+@app.command()
+def pin(
+    model: Model,
+    digest: Annotated[
+        str,
+        typer.Argument(help="The job's digest, as `monitor status` shows it.", show_default=False),
+    ],
+) -> None:
+    """Admins: vouch for exactly the retraining job whose DIGEST you reviewed."""
+    monitor = lookup.client().pin_retraining(model, digest)
+    render.console().print(
+        render.plain(f"pinned retraining job of {model}: {_job(monitor)}", "green")
+    )
 
 
 # the loop ------------------------------------------------------------------------------------
@@ -376,6 +426,7 @@ def check(
             out.print(_quality_table(issues))
         else:
             out.print(render.plain("no data quality issues", "green"))
+    _print_held(done)
     for alert in done.alerts:
         out.print(_alert_line(alert))
 
@@ -767,6 +818,19 @@ def _outcome(alert: Alert) -> str:
     return "; ".join(parts) or render.MISSING
 
 
+def _print_held(done: MonitorRun) -> None:
+    """The performance rules a window had too few labels to judge: not fired, said so."""
+    out = render.console()
+    for held in done.held:
+        out.print(
+            render.plain(
+                f"held {held.get('rule')!r} on window {held.get('window_id')}: "
+                f"{held.get('reason')}",
+                "yellow",
+            )
+        )
+
+
 def _print_pass(done: MonitorRun, *, quiet: bool) -> None:
     out = render.console()
     empty = [w for w in done.closed if not w.rows]
@@ -789,6 +853,7 @@ def _print_pass(done: MonitorRun, *, quiet: bool) -> None:
                 f"{window.labeled:,} labeled, {_performance(window.metrics)}"
             )
         )
+    _print_held(done)
     for alert in done.alerts:
         out.print(_alert_line(alert))
     for job in done.retrained:
@@ -854,6 +919,32 @@ def _job(monitor: Monitor) -> str:
     return text + (f" ({', '.join(extra)})" if extra else "")
 
 
+def _pinned(job: Mapping[str, Any]) -> bool:
+    pin = job.get("pinned")
+    digest = job.get("digest")
+    return digest is not None and isinstance(pin, Mapping) and pin.get("digest") == digest
+
+
+def _job_pin(job: Mapping[str, Any]) -> str:
+    """The job's digest and who pinned it, or that nobody did."""
+    pin = job.get("pinned")
+    state = (
+        f"pinned by {pin.get('by')} at {_utc(int(pin.get('at') or 0))} UTC"
+        if _pinned(job) and isinstance(pin, Mapping)
+        else "NOT PINNED: it does not run until an admin pins it (`modeldeck monitor pin`)"
+    )
+    return f"{job.get('digest')}; {state}"
+
+
+def _job_history(job: Mapping[str, Any]) -> str:
+    steps = job.get("history") or []
+    return "; ".join(
+        f"{step.get('action')} by {step.get('by')} at {_utc(int(step.get('at') or 0))} UTC "
+        f"({str(step.get('digest'))[7:19]})"
+        for step in steps[-5:]
+    )
+
+
 def _settings_table(monitor: Monitor) -> Table:
     from rich.table import Table
 
@@ -898,11 +989,19 @@ def _settings_table(monitor: Monitor) -> Table:
             or "none"
         ),
     )
+    table.add_row("labels", f"performance rules need {config.get('min_labeled', 30)} labelled rows")
     table.add_row("retraining", render.plain(_job(monitor)))
+    job = monitor.retraining
+    if job is not None:
+        table.add_row("  digest", render.plain(_job_pin(job)))
+        if job.get("history"):
+            table.add_row("  changes", render.plain(_job_history(job)))
     return table
 
 
-def _windows_table(windows: Sequence[WindowResult]) -> Table:
+def _windows_table(windows: Sequence[WindowResult], min_labeled: int = 30) -> Table:
+    """A window with some labels but fewer than ``min_labeled`` says its performance is not
+    judged yet, rather than showing a number no rule acts on."""
     from rich.table import Table
 
     table = Table(title="latest windows (UTC)", title_justify="left")
@@ -931,7 +1030,9 @@ def _windows_table(windows: Sequence[WindowResult]) -> Table:
             render.plain(", ".join(_drifted(w)) or render.MISSING),
             _yes(m.get("prediction_drift")),
             _share(m.get("missing_share")),
-            _performance(m),
+            _performance(m)
+            if not 0 < w.labeled < min_labeled
+            else render.plain(f"too few labels ({w.labeled} of {min_labeled})", "yellow"),
             _share(m.get("label_coverage")),
         )
     return table
@@ -958,7 +1059,8 @@ def _alerts_table(alerts: Sequence[Alert]) -> Table:
 def _status_parts(found: Status) -> list[RenderableType]:
     parts: list[RenderableType] = [_settings_table(found.monitor)]
     if found.windows:
-        parts.append(_windows_table(found.windows))
+        needed = int(found.monitor.config.get("min_labeled", 30))
+        parts.append(_windows_table(found.windows, needed))
     else:
         parts.append(
             render.plain(
@@ -1084,4 +1186,5 @@ def _pass_json(done: MonitorRun) -> dict[str, Any]:
         "refreshed": [_window_json(w) for w in done.refreshed],
         "alerts": [render.jsonable(a) for a in done.alerts],
         "retrained": [render.jsonable(r) for r in done.retrained],
+        "held": list(done.held),
     }

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from modeldeck.core import validation as check
 from modeldeck.core.entities import Artifact, Dataset, Metric, Run, RunStatus
-from modeldeck.core.errors import Conflict
+from modeldeck.core.errors import Conflict, PermissionDenied
 from modeldeck.core.governance import Approval
 from modeldeck.core.registry import AliasEvent, Evaluation, ModelVersion
 
@@ -152,7 +152,10 @@ def start_run(
             run_id = os.environ.get("MODELDECK_RUN_ID") or None
         if run_id is not None:
             run = owner.get_run(run_id)
-            names = {e.id: e.name for e in owner.experiments()}
+            try:
+                names = {e.id: e.name for e in owner.experiments()}
+            except PermissionDenied:  # a token limited to this run (a retraining job's)
+                names = {}
             active = ActiveRun(run, owner, names.get(run.experiment_id, str(run.experiment_id)))
             if tags:
                 owner.set_tags(run.id, tags)

@@ -3,14 +3,19 @@ retraining loop.
 
 ``run_monitor`` is the loop's heartbeat: it closes the windows that ended, updates
 performance with labels that arrived, and for every rule that fired records the alert, POSTs
-it to the webhooks (signed, retried) and, for ``retrain`` rules, runs the retraining job.
+it to the webhooks (signed, retried, public addresses or the admin's allowlisted hosts only)
+and, for ``retrain`` rules, runs the retraining job, once it has checked that an admin pinned
+exactly that job (its digest). A job runs with what :meth:`MonitoringMethods._job_access`
+gives it: here the local store; a remote client gives it a token limited to its run and model,
+never its own.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -41,6 +46,7 @@ class MonitorRun:
     refreshed: list[WindowResult]
     alerts: list[Alert]
     retrained: list[Retrained] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)  # too few labels to judge
 
 
 class MonitoringMethods:
@@ -90,9 +96,15 @@ class MonitoringMethods:
 
     @cached_property
     def monitors(self) -> Monitors:
+        from modeldeck.governance.access import DEFAULT_PROJECT, effective_role
         from modeldeck.monitoring.monitors import Monitors
 
-        return Monitors(self.store.db, self.store.clock, self.references)
+        return Monitors(
+            self.store.db,
+            self.store.clock,
+            self.references,
+            lambda conn, user: effective_role(conn, DEFAULT_PROJECT, user),
+        )
 
     @cached_property
     def labels(self) -> Labels:
@@ -136,7 +148,10 @@ class MonitoringMethods:
         share_threshold: float = 0.5,
         methods: Mapping[str, str] | None = None,
         thresholds: Mapping[str, float] | None = None,
+        min_labeled: int = 30,
     ) -> Monitor:
+        """``min_labeled``: the labelled rows a window needs before a performance rule may
+        fire on it (a window with fewer is reported as held, not judged)."""
         return self.monitors.create(
             model,
             self.settings.user,
@@ -146,6 +161,7 @@ class MonitoringMethods:
             share_threshold=share_threshold,
             methods=methods,
             thresholds=thresholds,
+            min_labeled=min_labeled,
         )
 
     def get_monitor(self, model: str) -> Monitor:
@@ -154,8 +170,13 @@ class MonitoringMethods:
     def list_monitors(self) -> list[Monitor]:
         return self.monitors.all()
 
-    def add_alert_rule(self, model: str, rule: str, *, action: str = "notify") -> Monitor:
-        return self.monitors.add_rule(model, rule, self.settings.user, action=action)
+    def add_alert_rule(
+        self, model: str, rule: str, *, action: str = "notify", min_labeled: int | None = None
+    ) -> Monitor:
+        """``min_labeled`` overrides the monitor's minimum of labelled rows for this rule."""
+        return self.monitors.add_rule(
+            model, rule, self.settings.user, action=action, min_labeled=min_labeled
+        )
 
     def remove_alert_rule(self, model: str, rule: str) -> Monitor:
         return self.monitors.remove_rule(model, rule, self.settings.user)
@@ -177,8 +198,10 @@ class MonitoringMethods:
         experiment: str | None = None,
     ) -> Monitor:
         """Register the job that retrains ``model``: a Python ``entry_point``
-        (``module:function``) or a shell ``command``; ``policy`` is a policy file (TOML)
-        whose gates judge the result (default: the gates the replaced version passed)."""
+        (``module:function``) or a ``command`` (split like a shell would, run by none);
+        ``policy`` is a policy file (TOML) whose gates judge the result (default: the gates the
+        replaced version passed). The monitor's owner or an admin sets it; it runs only once
+        an admin pinned it (an admin's own job is pinned at once)."""
         from modeldeck.monitoring.retraining import job_of
 
         job = job_of(
@@ -189,6 +212,10 @@ class MonitoringMethods:
             experiment=experiment,
         )
         return self.monitors.set_retraining(model, job, self.settings.user)
+
+    def pin_retraining(self, model: str, digest: str) -> Monitor:
+        """Admins: vouch for exactly the retraining job whose ``digest`` you reviewed."""
+        return self.monitors.pin_retraining(model, digest, self.settings.user)
 
     # data in ---------------------------------------------------------------------------------
 
@@ -208,7 +235,9 @@ class MonitoringMethods:
         """Close ended windows, refresh performance, and act on the rules that fired."""
         evaluation: Pass = self.monitors.evaluate(model, now)
         alerts, retrained = self._act(model, evaluation.alerts)
-        return MonitorRun(evaluation.closed, evaluation.refreshed, alerts, retrained)
+        return MonitorRun(
+            evaluation.closed, evaluation.refreshed, alerts, retrained, evaluation.held
+        )
 
     def check_batch(
         self,
@@ -255,6 +284,7 @@ class MonitoringMethods:
             import numpy as np
 
             probabilities = np.concatenate(chunks_proba)
+        held: list[dict[str, Any]] = []
         window, fired = self.monitors.check_batch(
             model,
             batch,
@@ -263,9 +293,10 @@ class MonitoringMethods:
             probabilities=probabilities,
             labels=labels,
             refused=refused,
+            held=held,
         )
         alerts, retrained = self._act(model, fired)
-        return MonitorRun([window], [], alerts, retrained)
+        return MonitorRun([window], [], alerts, retrained, held)
 
     def monitor_status(self, model: str, *, windows: int = 12, alerts: int = 20) -> Status:
         from modeldeck.monitoring.overview import Status
@@ -307,7 +338,13 @@ class MonitoringMethods:
 
         The job runs in this process, whichever the backend: it reads its data and records
         every step through the client's own methods."""
-        from modeldeck.monitoring.retraining import CHALLENGER, RetrainContext, Retrained, run_job
+        from modeldeck.monitoring.retraining import (
+            CHALLENGER,
+            RetrainContext,
+            Retrained,
+            check_pinned,
+            run_job,
+        )
 
         monitor = self.get_monitor(model)
         job = monitor.retraining
@@ -316,6 +353,7 @@ class MonitoringMethods:
                 f"model {model!r} has no retraining job; register one with "
                 f"`modeldeck monitor retraining {model} --entry-point module:function`"
             )
+        sealed = check_pinned(model, job)  # before anything runs or is recorded
         if replaces is None and alert is not None:
             replaces = alert.detail.get("version")
         number = int(replaces) if replaces is not None else self._served(model)
@@ -332,20 +370,23 @@ class MonitoringMethods:
                 "retraining_of": f"models:/{model}/{number}",
                 "trigger": str(trigger.get("rule", "manual")),
                 "job": job["target"],
+                "job_digest": sealed,
             },
-        )
-        context = RetrainContext(
-            client=self,  # type: ignore[arg-type]
-            run_id=run.id,
-            model=model,
-            replaces=number,
-            label=label,
-            _labeled=lambda since: self._labeled_frame(model, label, since),
-            _training=lambda: self.training_data(model, number),
         )
         features = list((replaced.signature or {}).get("inputs", []))
         try:
-            run_job(job, context, [f["name"] for f in features], self._store_env())
+            with self._job_access(model, run.id) as (worker, env):
+                context = RetrainContext(
+                    client=worker,
+                    run_id=run.id,
+                    model=model,
+                    replaces=number,
+                    label=label,
+                    _labeled=lambda since: self._labeled_frame(model, label, since),
+                    _training=lambda: self.training_data(model, number),
+                )
+                run_job(job, context, [f["name"] for f in features], env)
+                worker.flush()
             self.flush()
             self.end_run(run.id, "FINISHED")
         except BaseException as failed:
@@ -416,10 +457,14 @@ class MonitoringMethods:
         if not fired:
             return [], []
         monitor = self.monitors.get(model)
+        allowlist = self.monitors.webhook_hosts()
         done: list[Alert] = []
         retrained: list[Retrained] = []
         for alert in fired:
-            detail: dict[str, Any] = {"deliveries": deliver_alert(monitor, alert)}
+            sent = deliver_alert(monitor, alert, allowlist)
+            if sent:
+                self.monitors.record_deliveries(alert, sent, self.settings.user)
+            detail: dict[str, Any] = {"deliveries": sent}
             if alert.action == "retrain":
                 detail["retraining"], result = self._retrain_after(model, alert)
                 if result is not None:
@@ -450,16 +495,18 @@ class MonitoringMethods:
     def _store_env(self) -> dict[str, str]:
         """The variables that point a retraining command's SDK at this client's store."""
         settings = self.settings
-        env = {
+        return {
             "MODELDECK_HOME": str(settings.home),
             "MODELDECK_TRACKING_URI": settings.tracking_uri,
             "MODELDECK_ARTIFACTS": settings.artifacts_uri,
             "MODELDECK_USER": settings.user,
         }
-        token = getattr(self, "_token", None)  # a remote client's
-        if isinstance(token, str) and token:
-            env["MODELDECK_TOKEN"] = token
-        return env
+
+    @contextmanager
+    def _job_access(self, model: str, run_id: str) -> Iterator[tuple[Any, dict[str, str]]]:
+        """What a retraining job acts with: the client its entry point is handed and the
+        variables of a command. Here, the local store (there is no token to withhold)."""
+        yield self, self._store_env()
 
     def _pending_challenger(self, model: str, version: Any) -> int | None:
         """The challenger already retrained from ``version``, if there is one."""

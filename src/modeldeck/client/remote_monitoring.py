@@ -1,18 +1,22 @@
 """The monitoring half of the remote client: the same methods as the local one, over ``/api/v1``.
 
-The server closes windows, refreshes performance, fires rules and delivers webhooks. Training
-jobs never run in the server's process: a ``retrain`` alert comes back pending, and this
-client runs the job itself with the retraining code it shares with the local client (reading
-labeled rows and training data from the server, auditing each step there), then records the
-outcome on the alert. Arguments are checked here with the services' own checks, so a mistake
-reads the same on every backend and costs no request. A webhook's secret is sent, never read
-back: a remote monitor's webhooks are ``{"url", "signed"}``.
+The server closes windows, refreshes performance, fires rules and delivers webhooks (from its
+outbox, after answering). Training jobs never run in the server's process: a ``retrain``
+alert comes back pending, and this client runs the job itself with the retraining code it
+shares with the local client (reading labeled rows and training data from the server,
+auditing each step there), then records the outcome on the alert. The job runs only when an
+admin pinned exactly it, and never with this client's token: it gets a token of its own,
+limited to its run and its model and revoked when it ends. Arguments are checked here with
+the services' own checks, so a mistake reads the same on every backend and costs no request.
+A webhook's secret is sent, never read back: a remote monitor's webhooks are
+``{"url", "signed"}``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,14 +91,22 @@ class RemoteMonitoringMethods(MonitoringMethods):
         share_threshold: float = 0.5,
         methods: Mapping[str, str] | None = None,
         thresholds: Mapping[str, float] | None = None,
+        min_labeled: int = 30,
     ) -> Monitor:
-        from modeldeck.monitoring.monitors import _methods, _share, _thresholds, check_millis
+        from modeldeck.monitoring.monitors import (
+            _methods,
+            _share,
+            _thresholds,
+            check_millis,
+            check_min_labeled,
+        )
         from modeldeck.monitoring.windows import parse_window
 
         body: dict[str, Any] = {
             "model": check.check_name(model, "model name"),
             "window": str(parse_window(window)),
             "share_threshold": _share(share_threshold),
+            "min_labeled": check_min_labeled(min_labeled),
         }
         if origin is not None:
             body["origin"] = check_millis(origin, "origin")
@@ -113,13 +125,18 @@ class RemoteMonitoringMethods(MonitoringMethods):
         found = wire.MonitorList.model_validate(self.http.get(f"{API}/monitors"))
         return [m.to_entity() for m in found.monitors]
 
-    def add_alert_rule(self, model: str, rule: str, *, action: str = "notify") -> Monitor:
+    def add_alert_rule(
+        self, model: str, rule: str, *, action: str = "notify", min_labeled: int | None = None
+    ) -> Monitor:
+        from modeldeck.monitoring.monitors import check_min_labeled
         from modeldeck.monitoring.rules import parse_rule
 
         if action not in ACTIONS:
             raise InvalidInput(f"unknown rule action {action!r}; use one of {', '.join(ACTIONS)}")
-        text = parse_rule(rule).text
-        return _monitor(self.http.post(f"{_path(model)}/rules", {"rule": text, "action": action}))
+        body: dict[str, Any] = {"rule": parse_rule(rule).text, "action": action}
+        if min_labeled is not None:
+            body["min_labeled"] = check_min_labeled(min_labeled)
+        return _monitor(self.http.post(f"{_path(model)}/rules", body))
 
     def remove_alert_rule(self, model: str, rule: str) -> Monitor:
         from modeldeck.monitoring.rules import parse_rule
@@ -162,6 +179,9 @@ class RemoteMonitoringMethods(MonitoringMethods):
         )
         return _monitor(self.http.put(f"{_path(model)}/retraining", check_job(job)))
 
+    def pin_retraining(self, model: str, digest: str) -> Monitor:
+        return _monitor(self.http.post(f"{_path(model)}/retraining/pin", {"digest": digest}))
+
     # data in ---------------------------------------------------------------------------------
 
     def log_labels(
@@ -198,7 +218,9 @@ class RemoteMonitoringMethods(MonitoringMethods):
         retrained: list[Retrained] = []
         for sent in found.alerts:
             alert = sent.to_entity()
-            if alert.action == "retrain" and alert.detail.get("retraining") == {"pending": True}:
+            pending = alert.detail.get("retraining")
+            waiting = isinstance(pending, Mapping) and pending.get("pending") is True
+            if alert.action == "retrain" and waiting:
                 outcome, result = self._retrain_after(model, alert)
                 alert = self._record_alert(alert.id, {"retraining": outcome})
                 if result is not None:
@@ -209,6 +231,7 @@ class RemoteMonitoringMethods(MonitoringMethods):
             [w.to_entity() for w in found.refreshed],
             alerts,
             retrained,
+            list(found.held),
         )
 
     def check_batch(
@@ -296,6 +319,31 @@ class RemoteMonitoringMethods(MonitoringMethods):
             f"{model} version {version} has no stored training dataset to retrain from; log it "
             "in its run with `modeldeck.log_dataset(frame, context='train')`"
         )
+
+    @contextmanager
+    def _job_access(self, model: str, run_id: str) -> Iterator[tuple[Any, dict[str, str]]]:
+        """A token limited to the job's run and model (expiring with the longest a command may
+        run, revoked when the job ends): a client over it for an entry point, and
+        ``MODELDECK_TOKEN`` for a command. This client's own token is never handed on."""
+        from modeldeck.core.governance import TokenScope
+        from modeldeck.monitoring.retraining import COMMAND_TIMEOUT_S
+
+        issued = self.create_token(  # type: ignore[attr-defined]
+            expires_in_days=COMMAND_TIMEOUT_S / 86_400,
+            description=f"retraining {model}: run {run_id}",
+            scope=TokenScope(runs=(run_id,), models=(model,)),
+        )
+        worker = type(self)(self.settings, token=issued.token)  # type: ignore[call-arg]
+        env = {
+            "MODELDECK_TRACKING_URI": self.settings.tracking_uri,
+            "MODELDECK_USER": self.settings.user,
+            "MODELDECK_TOKEN": issued.token,
+        }
+        try:
+            yield worker, env
+        finally:
+            worker.close()  # type: ignore[attr-defined]
+            self.revoke_token(issued.info.id)  # type: ignore[attr-defined]
 
     def _note(self, model: str, action: str, after: Mapping[str, Any]) -> None:
         self.http.post(f"{_path(model)}/notes", {"action": action, "after": dict(after)})

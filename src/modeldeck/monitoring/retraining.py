@@ -2,8 +2,18 @@
 tracked run, and the successor goes through the same gates as every version.
 
 A job is a Python entry point (``package.module:function``) that takes a
-:class:`RetrainContext` and returns a fitted model, or a command run in a shell with
-``MODELDECK_RUN_ID`` naming the tracked run it must log its model (artifact ``model``) to.
+:class:`RetrainContext` and returns a fitted model, or a command (split like a shell would,
+``shlex.split``, but never run by one) with ``MODELDECK_RUN_ID`` naming the tracked run it
+must log its model (artifact ``model``) to.
+
+A job runs code in the process of whoever runs the monitor, so it is trusted only as an admin
+saw it: a stored job carries its :func:`digest` and a ``pinned`` record (the digest an admin
+pinned, by whom, when). An admin setting a job pins it at once; the monitor's owner may set
+one, which waits for an admin's pin; a job whose pin is missing or names another digest is
+refused by :func:`check_pinned` before anything runs. A job never gets the token of the caller:
+a remote client hands it a token limited to its run and its model (``MODELDECK_TOKEN`` of a
+command; the ``client`` of an entry point's context), revoked when the job ends, and a command's
+environment is the caller's without any ``MODELDECK_*`` variable of its own.
 Then, whatever ran: the model is registered as a new version that ``replaces`` the one the
 alert was about (so lineage reads generation 1 → 2), evaluated by the job's policy on the
 evaluation data, and given the ``challenger`` alias when its gates pass. Promotion to
@@ -14,7 +24,9 @@ registry audits itself).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import os
 import shlex
 import subprocess
@@ -22,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from modeldeck.core.errors import InvalidInput, ModeldeckError
+from modeldeck.core.errors import InvalidInput, ModeldeckError, PermissionDenied
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,6 +43,49 @@ if TYPE_CHECKING:
 KINDS = ("python", "command")
 CHALLENGER = "challenger"
 COMMAND_TIMEOUT_S = 6 * 3600
+JOB_FIELDS = ("kind", "target", "policy", "label", "experiment")
+HISTORY = 20  # the latest changes of a job kept with it, for `monitor status`
+
+
+def digest(job: Mapping[str, Any]) -> str:
+    """``sha256:<hex>`` of exactly what runs: the job's fields as canonical JSON (the pin and
+    history around them are not part of it)."""
+    fields = {k: job[k] for k in JOB_FIELDS if job.get(k) is not None}
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_pinned(model: str, job: Mapping[str, Any]) -> str:
+    """The digest of ``job`` when an admin pinned exactly it; else PermissionDenied (nothing
+    runs). The digest is computed here from the job's fields, never taken from the record."""
+    found = digest(job)
+    pin = job.get("pinned")
+    if not isinstance(pin, Mapping) or pin.get("digest") != found:
+        raise PermissionDenied(
+            f"the retraining job of {model!r} ({found[:19]}) is not pinned by an admin, so it "
+            f"is not run; an admin reviews it with `modeldeck monitor status {model}` and pins "
+            f"it with `modeldeck monitor pin {model} {found}`"
+        )
+    return found
+
+
+def argv_of(target: str) -> list[str]:
+    """A command job's argv: split as a shell would, run by none (no pipes, no expansion)."""
+    try:
+        argv = shlex.split(target)
+    except ValueError as bad:
+        raise InvalidInput(f"the retraining command cannot be parsed: {bad}") from None
+    if not argv:
+        raise InvalidInput("the retraining command is empty")
+    return argv
+
+
+def job_environment(store: Mapping[str, str] | None) -> dict[str, str]:
+    """The environment of a command: the caller's, without any ``MODELDECK_*`` variable of
+    its own (its token above all), then ``store`` (where to log, and the job's own token)."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("MODELDECK_")}
+    env.update(store or {})
+    return env
 
 
 def check_job(job: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,10 +107,7 @@ def check_job(job: Mapping[str, Any]) -> dict[str, Any]:
                 f"myproject.train:retrain (got {target!r})"
             )
     else:
-        try:
-            shlex.split(target)
-        except ValueError as bad:
-            raise InvalidInput(f"the retraining command cannot be parsed: {bad}") from None
+        argv_of(target)
     out: dict[str, Any] = {"kind": kind, "target": target}
     for key in ("policy", "label", "experiment"):
         value = job.get(key)
@@ -194,8 +246,9 @@ def run_job(
 ) -> None:
     """Run the job inside ``context``'s run; afterwards the run holds the model at ``model``.
 
-    A command gets ``store`` (the ``MODELDECK_*`` variables naming the caller's store) in its
-    environment, so the SDK in it logs to the same place, into the run ``MODELDECK_RUN_ID``."""
+    A command gets ``store`` (the ``MODELDECK_*`` variables naming the caller's store, and the
+    job's own limited token) in its environment, so the SDK in it logs to the same place, into
+    the run ``MODELDECK_RUN_ID``; it is started from an argv list, never by a shell."""
     if job["kind"] == "python":
         module_name, _, function_name = job["target"].partition(":")
         try:
@@ -213,23 +266,27 @@ def run_job(
             example = context.train[columns] if columns else context.train
         context.client.log_model(context.run_id, model, "model", input_example=example)
         return
-    env = {
-        **os.environ,
-        **(store or {}),
-        "MODELDECK_RUN_ID": context.run_id,
-        "MODELDECK_RETRAIN_MODEL": context.model,
-    }
+    env = job_environment(store)
+    env["MODELDECK_RUN_ID"] = context.run_id
+    env["MODELDECK_RETRAIN_MODEL"] = context.model
     env["MODELDECK_RETRAIN_REPLACES"] = str(context.replaces)
-    # shell=True: the command is the job its owner registered, written as they would type it
-    done = subprocess.run(
-        job["target"],
-        shell=True,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT_S,
-        check=False,
-    )
+    argv = argv_of(job["target"])
+    try:
+        done = subprocess.run(
+            argv,
+            shell=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
+        )
+    except OSError as failed:
+        why = failed.strerror or str(failed)
+        raise ModeldeckError(
+            f"the retraining command {argv[0]!r} could not be started ({why}); it is run "
+            "without a shell: name a program, e.g. `env VAR=1 python train.py`"
+        ) from None
     if done.returncode != 0:
         tail = (done.stderr or done.stdout or "").strip()[-2000:]
         raise ModeldeckError(f"the retraining command exited with {done.returncode}: {tail}")

@@ -70,6 +70,8 @@ PERFORMANCE_METRICS = frozenset(
         "rows",
     }
 )
+# Those computed from labelled rows only: a window needs a minimum of labels to judge them.
+LABELLED_METRICS = PERFORMANCE_METRICS - {"label_coverage", "rows"}
 
 COLUMN_METRICS: dict[str, str] = {
     "drift_score": "drift score of one column (p-value or distance, per its method)",

@@ -107,6 +107,10 @@ def production(console: Console, client: Any, reviewer: Any, champion: int) -> P
         client.create_monitor(
             MODEL, window="7d", deployment_id=deployment.id, origin=_ms(NORMAL_START)
         )
+        # the receiver listens on loopback, which webhooks may reach only once an admin (the
+        # quickstart's user, on its own store) allowlists the host
+        allowed = client.server_config().get("webhook_hosts", [])
+        client.set_server_config("webhook_hosts", sorted({*allowed, receiver.host}))
         client.add_webhook(MODEL, receiver.url, secret=secret)
         client.set_retraining(
             MODEL, entry_point="modeldeck.quickstart.retrain:retrain", policy=policy
@@ -392,7 +396,8 @@ class _Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://{self.host}/alerts"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

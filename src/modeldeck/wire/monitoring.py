@@ -27,6 +27,7 @@ MAX_ALERTS = 10_000
 MAX_LABELED_PAGE = 50_000
 MAX_POLICY = 100_000  # TOML text
 MAX_COLUMNS = 10_000
+MAX_MIN_LABELED = 1_000_000  # as monitoring.monitors.MAX_WINDOW_ROWS
 NOTE_ACTIONS = ("retrain.start", "retrain.finish", "retrain.fail")
 
 Name = Annotated[str, Field(min_length=1, max_length=250)]
@@ -71,6 +72,7 @@ class MonitorIn(StrictIn):
         ]
         | None
     ) = None
+    min_labeled: Annotated[int | None, Field(ge=0, le=MAX_MIN_LABELED)] = None
 
 
 class MonitorOut(BaseModel):
@@ -125,6 +127,7 @@ class MonitorList(BaseModel):
 class RuleIn(StrictIn):
     rule: RuleText
     action: Action = "notify"
+    min_labeled: Annotated[int | None, Field(ge=0, le=MAX_MIN_LABELED)] = None
 
 
 class WebhookIn(StrictIn):
@@ -141,6 +144,12 @@ class RetrainingIn(StrictIn):
     policy: Annotated[str | None, Field(min_length=1, max_length=MAX_POLICY)] = None
     label: Name | None = None
     experiment: Name | None = None
+
+
+class PinIn(StrictIn):
+    """The digest of the job an admin reviewed (``sha256:<64 hex>``)."""
+
+    digest: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
 
 
 # --- labels ------------------------------------------------------------------------------------
@@ -255,13 +264,14 @@ class AlertList(BaseModel):
 
 
 class RunOut(BaseModel):
-    """One pass on the server: windows closed and refreshed, alerts fired (webhooks already
-    delivered). A ``retrain`` alert says ``{"retraining": {"pending": true}}``: the caller
-    runs the job and records its outcome (``POST /alerts/{id}/retraining``)."""
+    """One pass on the server: windows closed and refreshed, alerts fired (their webhooks
+    queued). A ``retrain`` alert says ``{"retraining": {"pending": true, "by": ...}}``: the
+    caller runs the job and records its outcome (``POST /alerts/{id}/retraining``)."""
 
     closed: list[WindowOut]
     refreshed: list[WindowOut]
     alerts: list[AlertOut]
+    held: list[dict[str, Any]] = []  # performance rules a window had too few labels to judge
 
 
 class RetrainingOutcome(StrictIn):

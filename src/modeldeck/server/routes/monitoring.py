@@ -1,13 +1,17 @@
 """``/api/v1/monitors`` and ``/api/v1/alerts``: monitors, their labels, windows and alerts.
 
-Reads need a token; writes the contributor role, the token's owner being the actor. A run
-(``POST /monitors/{model}/run``) does here what the embedded client does in its own process:
-it closes the windows that ended, refreshes performance with the labels that arrived, fires
-the rules and delivers the webhooks, with one exception: training jobs never run in the API
-process. A ``retrain`` alert is recorded as ``{"retraining": {"pending": true}}`` and the
-caller (the remote client) runs the job, reading what it needs through
-``/monitors/{model}/labeled`` and the object store, auditing its steps through
-``/monitors/{model}/notes`` and recording the outcome with ``/alerts/{id}/retraining``.
+Reads need a token; writes the contributor role, the token's owner being the actor; webhooks
+and the retraining job are the monitor owner's or an admin's, and only an admin pins a job
+(``POST /monitors/{model}/retraining/pin``). A run (``POST /monitors/{model}/run``) does here
+what the embedded client does in its own process: it closes the windows that ended, refreshes
+performance with the labels that arrived and fires the rules, with two differences: webhooks
+are delivered by a background outbox after the answer (the alert's deliveries say
+``queued`` until then), and training jobs never run in the API process. A ``retrain`` alert is
+recorded as ``{"retraining": {"pending": true, "by": <caller>}}`` and the caller (the remote
+client) runs the job once it has checked an admin pinned it, with a token limited to the
+job's run and model, reading what it needs through ``/monitors/{model}/labeled`` and the
+object store, auditing its steps through ``/monitors/{model}/notes`` and recording the
+outcome, once, with ``/alerts/{id}/retraining``.
 
 A webhook's secret is accepted and never sent back. References are captured here when a
 window first needs one, which loads the version's model in this process (a version's
@@ -27,13 +31,14 @@ from fastapi.responses import HTMLResponse, Response
 from modeldeck.core.errors import InvalidInput
 from modeldeck.core.governance import Role
 from modeldeck.core.monitoring import SOURCES, Alert, Monitor
+from modeldeck.governance.access import DEFAULT_PROJECT, effective_role
+from modeldeck.monitoring.alerts import Outbox
 from modeldeck.monitoring.labels import Labels
 from modeldeck.monitoring.monitors import Monitors, note
 from modeldeck.monitoring.references import References
 from modeldeck.server.auth import Reader, requires
 from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.state import Services, services
-from modeldeck.storage.metadata import monitoring as rows
 from modeldeck.wire import monitoring as wire
 
 if TYPE_CHECKING:
@@ -79,8 +84,20 @@ def references_of(
     return References(svc.db, svc.tracker.objects, svc.clock, load)
 
 
+def role_of(conn: Any, user: str) -> Role:
+    return effective_role(conn, DEFAULT_PROJECT, user)
+
+
 def monitors_of(svc: Svc, references: Annotated[References, Depends(references_of)]) -> Monitors:
-    return Monitors(svc.db, svc.clock, references)
+    return Monitors(svc.db, svc.clock, references, role_of)
+
+
+def outbox_of(request: Request) -> Outbox:
+    """The app's webhook outbox (one delivery thread per server process)."""
+    found = getattr(request.app.state, "webhook_outbox", None)
+    if not isinstance(found, Outbox):
+        found = request.app.state.webhook_outbox = Outbox()
+    return found
 
 
 def labels_of(svc: Svc) -> Labels:
@@ -140,7 +157,10 @@ def add_rule(
     notify or retrain."""
 
     def write() -> wire.MonitorOut:
-        return _monitor(monitors.add_rule(model, body.rule, user, action=body.action))
+        found = monitors.add_rule(
+            model, body.rule, user, action=body.action, min_labeled=body.min_labeled
+        )
+        return _monitor(found)
 
     return once(svc, user, idempotency_key, [model, body], write)
 
@@ -169,7 +189,9 @@ def add_webhook(
     monitors: Mons,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Add (or replace) a webhook; with a ``secret``, its deliveries are signed."""
+    """Add (or replace) a webhook (the monitor's owner or an admin); with a ``secret``, its
+    deliveries are signed. A literal internal address is refused (403) unless an admin
+    allowlisted the host (server setting ``webhook_hosts``)."""
 
     def write() -> wire.MonitorOut:
         return _monitor(monitors.add_webhook(model, body.url, user, secret=body.secret))
@@ -196,8 +218,19 @@ def remove_webhook(
 def set_retraining(
     model: ModelParam, body: wire.RetrainingIn, user: Writer, monitors: Mons
 ) -> wire.MonitorOut:
-    """Register the job that retrains ``model`` (setting it again replaces it)."""
+    """Register the job that retrains ``model`` (setting it again replaces it): the monitor's
+    owner or an admin. An admin's job is pinned at once; the owner's is not run until an
+    admin pins its digest."""
     return _monitor(monitors.set_retraining(model, body.model_dump(exclude_none=True), user))
+
+
+@router.post(f"{MONITOR}/retraining/pin")
+def pin_retraining(
+    model: ModelParam, body: wire.PinIn, user: Writer, monitors: Mons
+) -> wire.MonitorOut:
+    """Admins: vouch for exactly the job whose ``digest`` is given (as `monitor status` shows
+    it); clients run a job only when its pin names its digest."""
+    return _monitor(monitors.pin_retraining(model, body.digest, user))
 
 
 # --- data in -----------------------------------------------------------------------------------
@@ -221,36 +254,54 @@ def run_monitor(
     user: Writer,
     svc: Svc,
     monitors: Mons,
+    outbox: Annotated[Outbox, Depends(outbox_of)],
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Close the windows that ended by ``now`` (default: the server's clock), refresh their
-    performance, fire the rules and deliver the webhooks. ``retrain`` alerts come back
-    pending: the caller runs the job."""
+    performance and fire the rules; the webhooks are delivered after the answer (the alerts'
+    deliveries say ``queued``). ``retrain`` alerts come back pending: the caller runs the
+    job. ``held`` names the performance rules a window had too few labels to judge."""
 
     def write() -> wire.RunOut:
         done = monitors.evaluate(model, body.now)
-        alerts = _act(monitors, model, done.alerts)
+        alerts = _act(monitors, outbox, model, done.alerts, user)
         return wire.RunOut(
             closed=[wire.WindowOut.of(w) for w in done.closed],
             refreshed=[wire.WindowOut.of(w) for w in done.refreshed],
             alerts=[wire.AlertOut.of(a) for a in alerts],
+            held=done.held,
         )
 
     return once(svc, user, idempotency_key, [model, body], write)
 
 
-def _act(monitors: Monitors, model: str, fired: list[Alert]) -> list[Alert]:
-    from modeldeck.monitoring.alerts import deliver_alert
+def _act(
+    monitors: Monitors, outbox: Outbox, model: str, fired: list[Alert], user: str
+) -> list[Alert]:
+    from modeldeck.monitoring.alerts import deliver_alert, queued
 
     if not fired:
         return []
     monitor = monitors.get(model)
+    allowlist = monitors.webhook_hosts()
     done = []
     for alert in fired:
-        detail: dict[str, Any] = {"deliveries": deliver_alert(monitor, alert)}
+        detail: dict[str, Any] = {"deliveries": queued(monitor)}
         if alert.action == "retrain":
-            detail["retraining"] = dict(PENDING)
+            detail["retraining"] = {**PENDING, "by": user}
         done.append(monitors.record(alert.id, detail))
+        if monitor.webhooks:
+
+            def send(alert: Alert = alert) -> None:
+                sent = deliver_alert(monitor, alert, allowlist)
+                monitors.record_deliveries(alert, sent, user)
+
+            if not outbox.submit(send):
+                full = [
+                    {**d, "state": "failed", "error": "the webhook queue is full"}
+                    for d in detail["deliveries"]
+                ]
+                done[-1] = monitors.record(alert.id, {"deliveries": full})
     return done
 
 
@@ -285,21 +336,12 @@ def record_retraining(
     alert_id: Annotated[int, PathParam(ge=1, le=2**62)],
     body: wire.RetrainingOutcome,
     user: Writer,
-    svc: Svc,
     monitors: Mons,
 ) -> wire.AlertOut:
-    """Record what the caller's retraining did after a ``retrain`` alert (it replaces the
-    alert's ``retraining`` detail; sending it again changes nothing more)."""
-    with svc.db.read() as conn:
-        alert = rows.alert(conn, alert_id)
-    if alert.action != "retrain":
-        raise InvalidInput(
-            f"alert {alert_id} ({alert.rule!r}) is a {alert.action} alert; only a retrain "
-            "alert records a retraining"
-        )
-    return wire.AlertOut.of(
-        monitors.record(alert_id, {"retraining": body.model_dump(exclude_unset=True)})
-    )
+    """Record what the caller's retraining did after a ``retrain`` alert: once (409 after),
+    by who ran the pass that fired it, the monitor's owner or an admin; audited."""
+    outcome = body.model_dump(exclude_unset=True)
+    return wire.AlertOut.of(monitors.record_retraining(alert_id, outcome, user))
 
 
 @router.get(f"{MONITOR}/labeled")

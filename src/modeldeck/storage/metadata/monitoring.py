@@ -278,8 +278,11 @@ def update_alert(conn: Connection, alert_id: int, detail: Mapping[str, Any]) -> 
     conn.execute(sa.update(A).where(A.c.id == alert_id).values(detail=dumps(detail)))
 
 
-def alert(conn: Connection, alert_id: int) -> Alert:
-    found = conn.execute(sa.select(A).where(A.c.id == alert_id)).first()
+def alert(conn: Connection, alert_id: int, *, lock: bool = False) -> Alert:
+    query = sa.select(A).where(A.c.id == alert_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = conn.execute(query).first()
     if found is None:
         raise NotFound(f"no alert with id {alert_id}")
     return _alert(found)
