@@ -29,6 +29,7 @@ from modeldeck.storage.metadata import idempotency
 IdempotencyKey = Annotated[
     str | None,
     Header(
+        min_length=1,
         max_length=250,
         description="Any unique text (a UUID): a retry with the same key is applied only once.",
     ),
