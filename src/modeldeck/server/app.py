@@ -28,7 +28,7 @@ from modeldeck.server.state import Services
 from modeldeck.server.telemetry import MetricsMiddleware, RequestMetrics
 from modeldeck.storage.metadata import idempotency
 from modeldeck.tracking.stores import open_tracker
-from modeldeck.wire.text import stamp
+from modeldeck.wire.text import NO_SURROGATES, stamp
 
 KEEP_IDEMPOTENCY_KEYS_MS = 7 * 24 * 3600 * 1000  # retries come within minutes; keep a week
 
@@ -46,7 +46,8 @@ def create_app(settings: Settings, *, refusal_audit_s: float = AUDIT_EVERY_S) ->
     app = FastAPI(
         title="modeldeck",
         version=__version__,
-        description="Track experiments, register and review models: the team server's API.",
+        description="Track experiments, register and review models: the team server's API. "
+        + NO_SURROGATES,
         docs_url="/docs",
         openapi_url="/openapi.json",
         redoc_url=None,
