@@ -51,6 +51,10 @@ def test_schemathesis_default_checks_find_nothing(server: Server, tmp_path: Path
         "--seed",
         str(SEED),
         "--no-color",
+        # its stateful phase finds the admin token's id (GET /tokens) and revokes it, after
+        # which every answer is 401; the last admin's self-lockout is refused (409) already
+        "--exclude-path",
+        "/api/v1/tokens/{token_id}",
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
     done = subprocess.run(

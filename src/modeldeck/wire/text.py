@@ -68,6 +68,13 @@ def check_tree(value: Any, where: str = "") -> None:
 Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"pattern": PATTERN})]
 
 
+# What core.validation.check_key accepts (metric, param and tag keys, idempotency keys); it
+# answers 400 itself, this states the rule in the document.
+KEY_PATTERN = r"^[A-Za-z0-9_\-./ :]+$"
+KEY_SCHEMA = {"minLength": 1, "maxLength": 250, "pattern": KEY_PATTERN}
+Key = Annotated[str, Field(json_schema_extra=KEY_SCHEMA)]
+
+
 def stamp(schema: Any) -> None:
     """Give every string schema under ``schema`` without a pattern or an enum :data:`PATTERN`,
     and every map its key pattern (``propertyNames``); ``$ref`` targets are stamped where
