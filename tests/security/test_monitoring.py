@@ -25,6 +25,7 @@ from modeldeck.client.remote import RemoteClient
 from modeldeck.core.errors import PermissionDenied
 from modeldeck.core.settings import Settings
 from monitoring_support import FEATURES, LABEL, START, Receiver, make
+from server_support import within_a_second
 
 TESTS = Path(monitoring_support.__file__).parent
 
@@ -184,7 +185,7 @@ def test_a_job_runs_with_a_token_of_its_own_never_the_callers(
     assert issued["scope"] == {"runs": [retrained.run_id], "models": [watched.model]}
     assert issued["revoked_at"] is not None  # revoked when the job ended
     with team.server.client(token) as job_token:
-        assert job_token.get("/api/v1/whoami").status_code == 401
+        assert within_a_second(lambda: job_token.get("/api/v1/whoami"), 401).status_code == 401
 
 
 # --- webhooks ----------------------------------------------------------------------------

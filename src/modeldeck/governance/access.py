@@ -12,11 +12,12 @@ from contextlib import contextmanager
 
 from sqlalchemy.engine import Connection
 
-from modeldeck.core.errors import PermissionDenied
+from modeldeck.core.errors import Conflict, PermissionDenied
 from modeldeck.core.governance import Role
 from modeldeck.storage.db.engine import Database
 from modeldeck.storage.metadata import audit
 from modeldeck.storage.metadata import roles as role_rows
+from modeldeck.storage.metadata import tokens as user_rows
 
 DEFAULT_PROJECT = "default"
 
@@ -38,6 +39,42 @@ def require(conn: Connection, project: str, user: str, needed: Role, action: str
     return role
 
 
+class LastAdmin(Conflict):
+    """The change would leave a project with grants and no enabled admin: nobody could grant
+    roles, enable users or issue tokens there again without the store's files."""
+
+    code = "LAST_ADMIN"
+
+
+def enabled_admins(conn: Connection, project: str) -> list[str]:
+    admins = [u for u, role in role_rows.grants(conn, project).items() if role is Role.ADMIN]
+    found = []
+    for name in admins:
+        row = user_rows.user_row(conn, name)
+        if row is None or row.disabled_at is None:  # a grant to an unknown name still counts
+            found.append(name)
+    return found
+
+
+def keep_an_admin(conn: Connection, project: str, user: str, change: str) -> None:
+    """LastAdmin if ``user`` is the only enabled admin of ``project`` (a project with grants;
+    an open one has no admin to lose) and ``change`` would take that away."""
+    if not role_rows.any_grant(conn, project):
+        return
+    if enabled_admins(conn, project) == [user]:
+        raise LastAdmin(
+            f"{user} is the only enabled admin of project {project!r}: {change} would leave "
+            "nobody able to grant roles, enable users or issue tokens. Grant admin to someone "
+            f"else first (`modeldeck users grant USER admin --project {project}`)."
+        )
+
+
+def keep_admins_everywhere(conn: Connection, user: str, change: str) -> None:
+    """:func:`keep_an_admin` for every project ``user`` is an admin of (disabling a user)."""
+    for project in role_rows.projects_of(conn, user, Role.ADMIN):
+        keep_an_admin(conn, project, user, change)
+
+
 @contextmanager
 def denials_recorded(
     db: Database, clock: Callable[[], int], actor: str, action: str, subject: str
@@ -45,7 +82,7 @@ def denials_recorded(
     """A refused action rolls its own transaction back; the refusal is audited in another."""
     try:
         yield
-    except PermissionDenied as exc:
+    except (PermissionDenied, LastAdmin) as exc:
         with db.write() as conn:
             audit.append(
                 conn,
@@ -76,6 +113,8 @@ def grant(
         if not bootstrap:
             require(conn, project, actor, Role.ADMIN, "grant roles")
         before = role_rows.role_of(conn, project, user)
+        if before is Role.ADMIN and role is not Role.ADMIN:
+            keep_an_admin(conn, project, user, f"making {user} {role.value}")
         now = clock()
         role_rows.grant(conn, project, user, role, actor, now)
         if bootstrap and user != actor:
@@ -105,6 +144,8 @@ def revoke(db: Database, clock: Callable[[], int], project: str, user: str, acto
     with guarded_write(db, clock, actor, "role.revoke", subject) as conn:
         require(conn, project, actor, Role.ADMIN, "revoke roles")
         before = role_rows.role_of(conn, project, user)
+        if before is Role.ADMIN:
+            keep_an_admin(conn, project, user, f"revoking {user}'s role")
         role_rows.revoke(conn, project, user)
         audit.append(
             conn,

@@ -32,7 +32,13 @@ from modeldeck.core.errors import (
     Unauthenticated,
 )
 from modeldeck.core.governance import Principal, Role, TokenScope
-from modeldeck.governance.access import DEFAULT_PROJECT, effective_role, guarded_write, require
+from modeldeck.governance.access import (
+    DEFAULT_PROJECT,
+    effective_role,
+    guarded_write,
+    keep_admins_everywhere,
+    require,
+)
 from modeldeck.storage.db.engine import Database
 from modeldeck.storage.metadata import audit
 from modeldeck.storage.metadata import tokens as rows
@@ -104,6 +110,8 @@ def set_disabled(
         require(conn, DEFAULT_PROJECT, actor, Role.ADMIN, "disable or enable users")
         if rows.user_row(conn, name) is None:
             raise NotFound(f"no user named {name!r}; `modeldeck users add {name}` adds one")
+        if disabled:
+            keep_admins_everywhere(conn, name, f"disabling {name}")
         now = clock()
         rows.set_disabled(conn, name, now if disabled else None)
         audit.append(conn, actor=actor, action=action, subject=f"users:/{name}", at=now)

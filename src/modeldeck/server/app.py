@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -12,6 +13,8 @@ from modeldeck.core.settings import Settings
 from modeldeck.server import errors
 from modeldeck.server.auth import run_guard
 from modeldeck.server.gate import AUDIT_EVERY_S, AuthGate, Refusals
+from modeldeck.server.intake import Intake
+from modeldeck.server.methods import MethodGate
 from modeldeck.server.routes import (
     artifacts,
     deployments,
@@ -26,6 +29,7 @@ from modeldeck.server.state import Services
 from modeldeck.server.telemetry import MetricsMiddleware, RequestMetrics
 from modeldeck.storage.metadata import idempotency
 from modeldeck.tracking.stores import open_tracker
+from modeldeck.wire.text import NO_SURROGATES, stamp
 
 KEEP_IDEMPOTENCY_KEYS_MS = 7 * 24 * 3600 * 1000  # retries come within minutes; keep a week
 
@@ -43,7 +47,8 @@ def create_app(settings: Settings, *, refusal_audit_s: float = AUDIT_EVERY_S) ->
     app = FastAPI(
         title="modeldeck",
         version=__version__,
-        description="Track experiments, register and review models: the team server's API.",
+        description="Track experiments, register and review models: the team server's API. "
+        + NO_SURROGATES,
         docs_url="/docs",
         openapi_url="/openapi.json",
         redoc_url=None,
@@ -66,6 +71,9 @@ def create_app(settings: Settings, *, refusal_audit_s: float = AUDIT_EVERY_S) ->
     install(app)
     services = app.state.services
     app.state.refusals = Refusals(audit_every_s=refusal_audit_s)
+    # late-bound: _document_text_rule replaces app.openapi below
+    app.add_middleware(MethodGate, document=lambda: app.openapi())  # noqa: PLW0108
+    app.add_middleware(Intake)  # inside the gate: a caller is known before a 413
     app.add_middleware(
         AuthGate,
         db=services.db,
@@ -74,7 +82,27 @@ def create_app(settings: Settings, *, refusal_audit_s: float = AUDIT_EVERY_S) ->
         refusals=app.state.refusals,
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.request_metrics)
+    _document_text_rule(app)
     return app
+
+
+def _document_text_rule(app: FastAPI) -> None:
+    """Every string parameter (path, query, header) of the OpenAPI document gets the pattern
+    :class:`~modeldeck.server.intake.Intake` enforces on URLs (bodies get it from
+    :class:`~modeldeck.wire.base.StrictIn`), so the document states what is refused."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        for item in document.get("paths", {}).values():
+            for operation in item.values():
+                for parameter in operation.get("parameters", []):
+                    stamp(parameter.get("schema"))
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_env() -> FastAPI:

@@ -16,7 +16,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from modeldeck.core import errors
 from modeldeck.wire.errors import ErrorBody
@@ -96,19 +95,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _allowed_methods(request: Request) -> str:
-    """What a 405 must list (RFC 9110): every method some route serves at this path.
-    Starlette names the methods of the first route whose path matches only, and one path may
-    have several routes (GET and POST of /runs/{run_id}/artifacts)."""
-    allowed = []
-    for method in _METHODS:
-        scope = {**request.scope, "method": method}
-        scope.pop("fastapi", None)  # FastAPI keeps per-request routing state there
-        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
-            allowed.append(method)
-    return ", ".join(allowed)
+    """What a 405 must list (RFC 9110): the methods of the path's most specific template
+    (:mod:`modeldeck.server.methods`)."""
+    from modeldeck.server.methods import Templates
 
-
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    allowed = Templates(request.app.openapi()).allowed(request.url.path)
+    return ", ".join(allowed or [])
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

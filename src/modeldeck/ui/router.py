@@ -16,11 +16,14 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from modeldeck.core.errors import ModeldeckError
-from modeldeck.governance.tokens import authenticate
+from modeldeck.ui.headers import UIHeaders, new_nonce, page_headers
 from modeldeck.ui.session import (
     COOKIE,
+    SESSION_HOURS,
     SignInNeeded,
     Viewer,
+    close_session,
+    open_session,
     safe_next,
     same_origin,
     signin_url,
@@ -66,8 +69,11 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """A page in the common frame."""
+    """A page in the common frame, with a Content-Security-Policy whose nonce its inline
+    scripts carry (``<script nonce="{{ csp_nonce }}">``)."""
+    nonce = new_nonce()
     values = {
+        "csp_nonce": nonce,
         "request": request,
         "user": viewer.user if viewer else None,
         "role": viewer.role.value if viewer else None,
@@ -78,7 +84,7 @@ def render(
         **context,
     }
     response: HTMLResponse = templates().TemplateResponse(
-        request, template, values, status_code=status_code
+        request, template, values, status_code=status_code, headers=page_headers(nonce)
     )
     return response
 
@@ -103,7 +109,7 @@ def signin(request: Request, token: str = Form(...), next: str = Form("/ui/runs"
     same_origin(request)
     svc = request.app.state.services
     try:
-        authenticate(svc.db, svc.clock, token.strip())
+        session = open_session(svc, token.strip())
     except ModeldeckError as refused:
         return render(
             request, None, "signin.html", next=safe_next(next), error=str(refused), status_code=401
@@ -111,11 +117,11 @@ def signin(request: Request, token: str = Form(...), next: str = Form("/ui/runs"
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE,
-        token.strip(),
+        session,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        max_age=30 * 24 * 3600,
+        max_age=SESSION_HOURS * 3600,
         path="/",
     )
     return response
@@ -124,6 +130,7 @@ def signin(request: Request, token: str = Form(...), next: str = Form("/ui/runs"
 @router.post("/ui/signout")
 def signout(request: Request) -> Response:
     same_origin(request)
+    close_session(request.app.state.services, request.cookies.get(COOKIE))
     response = RedirectResponse("/ui/signin", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -143,6 +150,7 @@ def install(app: FastAPI) -> None:
             return JSONResponse({"detail": exc.reason or "sign in"}, status_code=401)
         return RedirectResponse(signin_url(exc.next_url), status_code=303)
 
+    app.add_middleware(UIHeaders)
     app.mount("/ui/static", StaticFiles(directory=str(STATIC)), name="ui-static")
     app.include_router(router)
     for page in pages.ROUTERS:

@@ -22,6 +22,7 @@ from modeldeck.core.entities import (
     json_number,
 )
 from modeldeck.wire.base import StrictIn
+from modeldeck.wire.text import Key
 
 JsonNumber = float | str
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -60,7 +61,7 @@ class RunCreate(StrictIn):
     experiment: str = "Default"
     name: str | None = None
     parent_id: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[Key, str] = Field(default_factory=dict)
     source: str = "<remote>"
     entry_point: str = "<remote>"
     python_version: str = ""
@@ -184,11 +185,11 @@ class RunEnd(StrictIn):
 class ValuesIn(StrictIn):
     """Params or tags: a mapping of key to text."""
 
-    values: dict[str, str]
+    values: dict[Key, str]
 
 
 class MetricIn(StrictIn):
-    key: str
+    key: Key
     value: JsonNumber
     step: Int64 = 0
     timestamp: Int64 | None = None

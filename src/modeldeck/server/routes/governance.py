@@ -11,13 +11,13 @@ is opened by an admin of "default" only, so a viewer cannot make themselves admi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
-from modeldeck.core.errors import Conflict, InvalidInput
+from modeldeck.core.errors import Conflict
 from modeldeck.core.governance import Role
 from modeldeck.governance import access, auditing, cards, config, tokens
 from modeldeck.governance.access import DEFAULT_PROJECT, denials_recorded, require
@@ -110,13 +110,11 @@ def render_model_card(
     version: VersionParam,
     user: Reader,
     svc: Svc,
-    format: Annotated[str, Query(max_length=20)] = "markdown",
+    format: Literal["markdown", "md", "html"] = "markdown",
 ) -> wire.CardText:
     """The card as Markdown or a self-contained HTML page, inside JSON (never served as a
     page from the API's origin)."""
-    kind = format.lower()
-    if kind not in ("markdown", "md", "html"):
-        raise InvalidInput(f"unknown model card format {format!r}; use markdown or html")
+    kind = format
     card = cards.generate(svc.db, name, version)
     text = cards.render_html(card) if kind == "html" else cards.render_markdown(card)
     return wire.CardText(format="html" if kind == "html" else "markdown", text=text)

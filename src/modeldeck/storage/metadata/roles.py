@@ -54,3 +54,12 @@ def grants(conn: Connection, project: str) -> dict[str, Role]:
         .order_by(role_grants.c.user)
     )
     return {user: Role(role) for user, role in rows}
+
+
+def projects_of(conn: Connection, user: str, role: Role) -> list[str]:
+    rows = conn.execute(
+        sa.select(role_grants.c.project).where(
+            role_grants.c.user == user, role_grants.c.role == role.value
+        )
+    )
+    return [project for (project,) in rows]

@@ -64,10 +64,14 @@
     const pad = { l: 56, r: 14, t: 28, b: 30 };
 
     function drawLegend() {
-      legend.innerHTML = series.map((s, i) =>
-        `<span style="color:${s.color || COLORS[i % COLORS.length]}">■</span> ` +
-        String(s.name).replace(/[&<>]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;"}[c]))
-      ).join(" ");
+      // built as nodes: the page's CSP refuses inline style attributes
+      legend.replaceChildren();
+      series.forEach((s, i) => {
+        const mark = document.createElement("span");
+        mark.textContent = "■";
+        mark.style.color = s.color || COLORS[i % COLORS.length];
+        legend.append(...(i ? [" "] : []), mark, " " + String(s.name));
+      });
     }
     function frame() {
       const dpr = window.devicePixelRatio || 1;

@@ -1,0 +1,102 @@
+"""Text the API accepts: no control characters and no lone UTF-16 surrogates, anywhere.
+
+JSON can carry ``"\\u0000"`` or a lone ``"\\ud800"``; PostgreSQL refuses the first in text
+and cannot encode the second, a terminal or a log line is at the mercy of the rest. So every
+string a request brings (a field, a dict key, a path or query parameter) is refused with 422
+if it holds one: C0 and C1 control characters, DEL, and lone surrogates; tab, newline and
+carriage return pass (free text has them).
+
+:data:`Text` is the type to annotate a parameter with; :class:`~modeldeck.wire.base.StrictIn`
+applies the same check to every string of a body, and :func:`stamp` writes :data:`PATTERN`
+into the OpenAPI schema of every string that has no pattern of its own, so the document says
+what the server refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+
+FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+# spelled with escapes so the OpenAPI document stays ASCII (ECMA 262, Rust and Python read it).
+# Lone surrogates are refused too, but no pattern can say so to every reader: Rust's regex (the
+# validators of jsonschema-rs, schemathesis) cannot name a surrogate, and valid UTF-8 cannot
+# carry one; only a JSON "\ud800" escape can, and :data:`NO_SURROGATES` documents it.
+PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+NO_SURROGATES = (
+    "Every string (field, key, path or query parameter): control characters other than tab, "
+    "newline and carriage return, and lone UTF-16 surrogates, are refused with 422."
+)
+_BAD = re.compile(f"[{FORBIDDEN}]")
+
+
+def bad_character(value: str) -> str | None:
+    """A description of the first forbidden character of ``value``, or None."""
+    found = _BAD.search(value)
+    if found is None:
+        return None
+    char = found.group()
+    kind = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "a control character"
+    return f"{kind} (U+{ord(char):04X}) at position {found.start()}"
+
+
+def check_text(value: str) -> str:
+    problem = bad_character(value)
+    if problem is not None:
+        raise ValueError(f"text must not contain {problem}")
+    return value
+
+
+def check_tree(value: Any, where: str = "") -> None:
+    """:func:`check_text` on every string of decoded JSON, dict keys included."""
+    if isinstance(value, str):
+        problem = bad_character(value)
+        if problem is not None:
+            raise ValueError(f"{where or 'text'} must not contain {problem}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            check_tree(key, f"a key of {where or 'the body'}")
+            check_tree(item, path)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            check_tree(item, f"{where}[{i}]")
+
+
+Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"pattern": PATTERN})]
+
+
+# What core.validation.check_key accepts (metric, param and tag keys, idempotency keys); it
+# answers 400 itself, this states the rule in the document.
+KEY_PATTERN = r"^[A-Za-z0-9_\-./ :]+$"
+KEY_SCHEMA = {"minLength": 1, "maxLength": 250, "pattern": KEY_PATTERN}
+Key = Annotated[str, Field(json_schema_extra=KEY_SCHEMA)]
+
+
+def stamp(schema: Any) -> None:
+    """Give every string schema under ``schema`` without a pattern or an enum :data:`PATTERN`,
+    and every map its key pattern (``propertyNames``); ``$ref`` targets are stamped where
+    they are defined."""
+    if isinstance(schema, list):
+        for item in schema:
+            stamp(item)
+        return
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return
+    plain = not {"pattern", "enum", "const"} & schema.keys()
+    if schema.get("type") == "string" and plain and schema.get("format") not in ("binary", "byte"):
+        schema["pattern"] = PATTERN
+    if schema.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
+        schema.setdefault("propertyNames", {"pattern": PATTERN})
+    for key in ("properties", "patternProperties", "$defs", "definitions"):
+        if isinstance(schema.get(key), dict):
+            for child in schema[key].values():
+                stamp(child)
+    for key in ("items", "additionalProperties", "not"):
+        if key in schema:
+            stamp(schema[key])
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        if key in schema:
+            stamp(schema[key])
