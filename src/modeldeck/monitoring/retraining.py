@@ -13,7 +13,9 @@ one, which waits for an admin's pin; a job whose pin is missing or names another
 refused by :func:`check_pinned` before anything runs. A job never gets the token of the caller:
 a remote client hands it a token limited to its run and its model (``MODELDECK_TOKEN`` of a
 command; the ``client`` of an entry point's context), revoked when the job ends, and a command's
-environment is the caller's without any ``MODELDECK_*`` variable of its own.
+environment is the caller's without any ``MODELDECK_*`` variable of its own. An entry point
+runs inside the caller's process, where no boundary keeps Python code from the caller's memory:
+for it the admin's pin is the protection, and the limited client is what it is meant to use.
 Then, whatever ran: the model is registered as a new version that ``replaces`` the one the
 alert was about (so lineage reads generation 1 → 2), evaluated by the job's policy on the
 evaluation data, and given the ``challenger`` alias when its gates pass. Promotion to
