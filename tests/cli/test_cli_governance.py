@@ -54,7 +54,7 @@ def test_audit_log_shows_the_actions_newest_first(cli, churn, monkeypatch):
         ("alias.move", "models:/churn@challenger"),
         ("version.approve", "models:/churn/1"),
     ]
-    assert records[1]["after"] == {"decision": "approved", "comment": "ok"}
+    assert records[1]["after"] == {"decision": "approved", "comment": "ok", "evaluation": None}
     only = json.loads(cli("audit", "log", "--action", "run.create", "--json").stdout)
     assert len(only) == 1 and only[0]["subject"] == f"runs:/{churn}"
     assert len(json.loads(cli("audit", "log", "-n", "2", "--json").stdout)) == 2

@@ -496,7 +496,7 @@ def test_a_model_card_is_edited_reviewed_and_rendered(
         .json()["text"]
         .startswith("<!DOCTYPE html>")
     )
-    assert_error(author.get(f"{card}/render", params={"format": "pdf"}), 400, "INVALID_INPUT")
+    assert_error(author.get(f"{card}/render", params={"format": "pdf"}), 422, "VALIDATION_ERROR")
 
 
 # --- the remote client's registry half ----------------------------------------------------------
