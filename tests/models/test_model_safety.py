@@ -233,3 +233,56 @@ def test_a_malicious_joblib_file_does_not_run_without_allow_pickle(
     with pytest.raises(Exception):  # noqa: B017 - the payload ran, then the "model" is junk
         fluent.load_model(uri, allow_pickle=True)
     assert marker.exists()  # which is exactly why it is opt-in
+
+
+FRESH_PROCESS = """
+import sys, numpy as np, sklearn.utils
+from sklearn.datasets import make_classification
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from modeldeck.models.flavors import UntrustedTypesError, sklearn as flavor
+from pathlib import Path
+
+real = sklearn.utils.all_estimators
+X, y = make_classification(n_samples=200, n_features=6, random_state=0)
+X = np.abs(X)
+models = [
+    make_pipeline(FunctionTransformer(np.log1p), StandardScaler(), LogisticRegression()),
+    HistGradientBoostingClassifier(max_iter=5),
+    RandomForestClassifier(n_estimators=3, random_state=0),
+]
+for i, model in enumerate(models):
+    model.fit(X, y)
+    folder = Path(sys.argv[1]) / str(i)
+    folder.mkdir()
+    manifest = {"serialization": "skops", **flavor.save(model, folder, "skops")}
+    loaded = flavor.load(folder, manifest, allow_pickle=False)
+    assert (loaded.predict(X) == model.predict(X)).all(), i
+assert sklearn.utils.all_estimators is real, "the import left scikit-learn patched"
+
+class Outsider(StandardScaler):  # a class outside scikit-learn: still refused
+    pass
+try:
+    flavor.save(Outsider().fit(X), Path(sys.argv[1]), "skops")
+except UntrustedTypesError as e:
+    print("refused", e.types)
+"""
+
+
+def test_first_skops_use_in_a_fresh_process_saves_loads_and_refuses_alike(tmp_path: Path) -> None:
+    """The flavor imports skops.io without its list of public estimators (the slow part of a
+    process's first log_model); estimators must still round-trip and outsiders stay refused."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "refused ['__main__.Outsider']" in done.stdout

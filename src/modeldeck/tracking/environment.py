@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 GIT_TTL_S = 10.0
 MAX_DIFF_BYTES = 5 * 1024 * 1024
@@ -97,14 +98,8 @@ def _read_git(cwd: Path) -> GitState | None:
 def environment_document() -> bytes:
     from importlib import metadata
 
-    packages = sorted(
-        {
-            f"{d.metadata['Name']}=={d.version}"
-            for d in metadata.distributions()
-            if d.metadata["Name"]
-        },
-        key=str.lower,
-    )
+    found = (_name_version(d) for d in metadata.distributions())
+    packages = sorted({f"{name}=={version}" for name, version in found if name}, key=str.lower)
     doc = {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
@@ -112,6 +107,24 @@ def environment_document() -> bytes:
         "packages": packages,
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _name_version(dist: Any) -> tuple[str, str]:
+    """A distribution's Name and Version, read from the top of its metadata file.
+
+    ``dist.metadata`` runs the whole file through the email parser: 0.3 s for the 400-odd
+    packages of a data-science environment, at every run's start. The two fields are headers,
+    before the first blank line, so reading those lines gives the same answer.
+    """
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        key, sep, value = line.partition(":")
+        if sep and key in ("Name", "Version") and key not in fields:
+            fields[key] = value.strip()
+    return fields.get("Name", ""), fields.get("Version", "")
 
 
 def _entry_point() -> str:

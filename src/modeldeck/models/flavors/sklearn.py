@@ -107,11 +107,10 @@ def save(model: Any, folder: Path, serialization: str) -> dict[str, Any]:
     else:
         import zipfile
 
-        import skops.io
-
+        skops_io = _skops_io()
         # the zip's schema.json is most of its bytes and compresses ~6x (a logistic regression:
         # 10,451 bytes stored, 1,732 deflated, joblib 1,135); skops reads either
-        skops.io.dump(model, path, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+        skops_io.dump(model, path, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
         refused = refused_types(_untrusted(path))
         if refused:
             raise UntrustedTypesError(
@@ -143,8 +142,7 @@ def load(folder: Path, manifest: dict[str, Any], allow_pickle: bool) -> Any:
         return joblib.load(path)
     if serialization != "skops":
         raise InvalidInput(f"unknown sklearn serialization {serialization!r} in the manifest")
-    import skops.io
-
+    skops_io = _skops_io()
     untrusted = _untrusted(path)
     refused = refused_types(untrusted)
     if refused:
@@ -154,17 +152,48 @@ def load(folder: Path, manifest: dict[str, Any], allow_pickle: bool) -> Any:
             refused,
         )
     # Every name passed here was approved by refused_types above, none on the file's say-so.
-    model = skops.io.load(path, trusted=untrusted)
+    model = skops_io.load(path, trusted=untrusted)
     if any(name in untrusted for name in _STRUCTURE_TYPES):
         check_structures(model)
     return model
 
 
-def _untrusted(path: Path) -> list[str]:
-    import skops.io
+def _skops_io() -> Any:
+    """``skops.io``, imported without its list of scikit-learn's public estimators.
 
+    Importing skops.io builds that list with ``sklearn.utils.all_estimators()``, which imports
+    every scikit-learn module (and, through them, dask and pytest when installed): 0.8 s of the
+    first ``log_model`` or model load in a process, against 0.2 s for everything else. The list
+    only decides which names skops trusts without being told; this flavor never relies on it,
+    because every name a file holds goes through ``refused_types`` and only the approved ones
+    are passed to ``load`` as ``trusted``. An empty default list therefore trusts less, never
+    more, and each of those estimators passes ``is_trusted`` on its own (a scikit-learn class
+    defined where its name says). Should skops stop building the list this way, the patch does
+    nothing and the import is only slower.
+    """
+    import sys
+
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    import sklearn.utils
+
+    real = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = _no_estimators
     try:
-        return list(skops.io.get_untrusted_types(file=path))
+        import skops.io
+    finally:
+        sklearn.utils.all_estimators = real
+    return skops.io
+
+
+def _no_estimators(*args: Any, **kwargs: Any) -> list[tuple[str, type]]:
+    return []
+
+
+def _untrusted(path: Path) -> list[str]:
+    skops_io = _skops_io()
+    try:
+        return list(skops_io.get_untrusted_types(file=path))
     except Exception as e:  # a damaged zip or schema: say so rather than leak skops internals
         raise IntegrityError(f"{path.name} is not a readable skops file: {e}") from None
 
