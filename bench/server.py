@@ -172,9 +172,11 @@ class Modeldeck(System):
     def finish_run(
         self, client: httpx.Client, run_id: str, params: dict[str, str], metrics: dict[str, float]
     ) -> None:
+        # what RemoteClient sends: the params, then the end with the run's last metrics
         post(client, f"/api/v1/runs/{run_id}/params", {"values": params})
-        post(client, *self.metric_batch(run_id, 0, metrics))
-        post(client, f"/api/v1/runs/{run_id}/end", {"status": "FINISHED"})
+        ts = millis()
+        batch = [{"key": k, "value": v, "step": 0, "timestamp": ts} for k, v in metrics.items()]
+        post(client, f"/api/v1/runs/{run_id}/end", {"status": "FINISHED", "metrics": batch})
 
     def metric_batch(self, run_id: str, step: int, values: dict[str, float]) -> tuple[str, bytes]:
         ts = millis()

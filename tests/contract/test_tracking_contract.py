@@ -271,3 +271,18 @@ def test_failed_end_of_an_unknown_run_keeps_other_metrics(client: LocalClient) -
     with pytest.raises(NotFound):
         client.end_run("nope")
     assert client.get_run(run.id).metrics == {"kept": 1.0}
+
+
+def test_a_runs_last_metrics_are_stored_with_its_end(client: LocalClient) -> None:
+    """What a fluent run queues until its end arrives with the end, in one transaction: stored,
+    audited once, and kept when a resumed run that had finished ends again."""
+    run = client.create_run("e")
+    rows = [(run.id, "loss", 0.5 - step / 10, step, 1_000 + step) for step in range(3)]
+    client.tracker.end_run(run.id, RunStatus.FINISHED, rows)  # what end_run sends
+    ended = client.get_run(run.id)
+    assert ended.status is RunStatus.FINISHED and ended.metrics == {"loss": 0.3}
+    assert [m.step for m in client.metric_history(run.id, "loss")] == [0, 1, 2]
+    client.tracker.end_run(run.id, RunStatus.FINISHED, [(run.id, "late", 1.0, 0, 2_000)])
+    assert client.get_run(run.id).metrics == {"loss": 0.3, "late": 1.0}
+    actions = [r.action for r in client.audit_log(subject=f"runs:/{run.id}")]
+    assert actions.count("run.end") == 1 and actions.count("run.metrics") == 2

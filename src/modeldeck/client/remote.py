@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
 API = "/api/v1"
 TOKEN_ENV = "MODELDECK_TOKEN"
-METRICS_PER_REQUEST = 10_000
+METRICS_PER_REQUEST = wire.METRICS_PER_REQUEST
 
 
 class RemoteTracker:
@@ -125,8 +125,19 @@ class RemoteTracker:
         metrics: Sequence[MetricRow] = (),
         actor: str | None = None,
     ) -> None:
-        self.log_metrics(metrics)
-        self.http.post(f"{API}/runs/{segment(run_id)}/end", {"status": RunStatus(status).value})
+        """The run's own last metrics travel with the end (one request, one transaction);
+        others, and any beyond one request's worth, are sent before it."""
+        own = [m for m in metrics if m[0] == run_id]
+        last = own[-wire.METRICS_PER_REQUEST :] if own else []
+        self.log_metrics([m for m in metrics if m[0] != run_id] + own[: len(own) - len(last)])
+        body = {
+            "status": RunStatus(status).value,
+            "metrics": [
+                {"key": key, "value": json_number(value), "step": step, "timestamp": timestamp}
+                for _, key, value, step, timestamp in last
+            ],
+        }
+        self.http.post(f"{API}/runs/{segment(run_id)}/end", body)
 
     def get_run(self, run_id: str) -> Run:
         return _run(self.http.get(f"{API}/runs/{segment(run_id)}"))

@@ -23,9 +23,11 @@ DEFAULT_PROJECT = "default"
 
 
 def effective_role(conn: Connection, project: str, user: str) -> Role:
-    if not role_rows.any_grant(conn, project):
+    """An open project (no grants yet) makes everyone admin; else the grant, or viewer."""
+    role, granted = role_rows.role_and_any_grant(conn, project, user)
+    if not granted:
         return Role.ADMIN
-    return role_rows.role_of(conn, project, user) or Role.VIEWER
+    return role or Role.VIEWER
 
 
 def require(conn: Connection, project: str, user: str, needed: Role, action: str) -> Role:

@@ -167,7 +167,8 @@ class Tracker:
         """Mark a run ended, storing its last queued metrics in the same transaction.
 
         An end is final: ending an ended run again with the same status changes nothing (a
-        retry), with another status is a Conflict, and no run goes back to RUNNING."""
+        retry), with another status is a Conflict, and no
+        run goes back to RUNNING."""
         final = RunStatus(status)
         if final is RunStatus.RUNNING:
             raise InvalidInput(f"cannot end run {run_id} as RUNNING: a run's end is final")
@@ -182,7 +183,8 @@ class Tracker:
                     f"run {run_id} already ended as {current.value}; a run's end is final, so "
                     f"it cannot become {final.value}"
                 )
-            self._insert_metrics(conn, metrics, actor)
+            # kept even when the run had ended: a resumed run's metrics arrive with its end
+            self._insert_metrics(conn, metrics, actor, writable={_run_id(run_id)})
 
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:
@@ -375,9 +377,14 @@ class Tracker:
     # internals -----------------------------------------------------------------------------
 
     def _insert_metrics(
-        self, conn: Connection, batch: Sequence[MetricRow], actor: str | None
+        self,
+        conn: Connection,
+        batch: Sequence[MetricRow],
+        actor: str | None,
+        writable: frozenset[str] | set[str] = frozenset(),
     ) -> None:
-        """Insert ``batch``, checked and audited per run it writes to (one record each)."""
+        """Insert ``batch``, checked and audited per run it writes to (one record each);
+        ``writable``: runs this transaction has already checked ``actor`` may write to."""
         if not batch:
             return
         keys: dict[str, set[str]] = {}
@@ -385,7 +392,7 @@ class Tracker:
         for row in batch:
             keys.setdefault(row[0], set()).add(row[1])
             counts[row[0]] = counts.get(row[0], 0) + 1
-        for run_id in keys:
+        for run_id in keys.keys() - writable:
             self._writable(conn, run_id, actor)
         run_rows.insert_metrics(conn, batch)
         now = self.clock()

@@ -178,10 +178,6 @@ def run_json(run: Run) -> dict[str, Any]:
     return out
 
 
-class RunEnd(StrictIn):
-    status: Literal["FINISHED", "FAILED", "KILLED"] = "FINISHED"
-
-
 class ValuesIn(StrictIn):
     """Params or tags: a mapping of key to text."""
 
@@ -210,6 +206,16 @@ def _number(value: float | str) -> float:
 
 class MetricBatch(StrictIn):
     metrics: Annotated[list[MetricIn], Field(max_length=100_000)]
+
+
+METRICS_PER_REQUEST = 10_000
+"""Metric values a client sends per request (a batch may hold up to 100,000)."""
+
+
+class RunEnd(StrictIn):
+    status: Literal["FINISHED", "FAILED", "KILLED"] = "FINISHED"
+    # the run's last values, stored in the end's transaction (Idempotency-Key makes a retry safe)
+    metrics: Annotated[list[MetricIn], Field(default_factory=list, max_length=METRICS_PER_REQUEST)]
 
 
 class MetricBatchResult(BaseModel):

@@ -20,6 +20,7 @@ from modeldeck.governance.access import denials_recorded
 from modeldeck.server.auth import Reader, RunWriter
 from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.state import Services, services
+from modeldeck.tracking.buffer import MetricRow
 from modeldeck.tracking.environment import GitState, RunContext
 from modeldeck.wire import tracking as wire
 
@@ -95,8 +96,9 @@ def end_run(
     idempotency_key: IdempotencyKey = None,
 ) -> object:
     def write() -> wire.RunOut:
+        rows = metric_rows(run_id, body.metrics, svc.clock())
         with refused(svc, user, "run.end", run_id):
-            svc.tracker.end_run(run_id, RunStatus(body.status), actor=user)
+            svc.tracker.end_run(run_id, RunStatus(body.status), rows, actor=user)
         return wire.RunOut.of(svc.tracker.get_run(run_id))
 
     return once(svc, user, idempotency_key, [run_id, body], write)
@@ -125,17 +127,7 @@ def log_metrics(
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> wire.MetricBatchResult:
     """One transaction per batch; a retry with the same Idempotency-Key stores nothing."""
-    now = svc.clock()
-    rows = [
-        (
-            run_id,
-            check.check_key(m.key, "metric key"),
-            float(m.value),
-            m.step,
-            now if m.timestamp is None else m.timestamp,
-        )
-        for m in body.metrics
-    ]
+    rows = metric_rows(run_id, body.metrics, svc.clock())
     with refused(svc, user, "run.metrics", run_id):
         if idempotency_key is None:
             svc.tracker.log_metrics(rows, actor=user)
@@ -167,6 +159,20 @@ def search_runs(body: wire.SearchIn, user: Reader, svc: Svc) -> Response:
     # than the query itself for a page of hundreds
     found = {"runs": [wire.run_json(r) for r in page.runs], "next_offset": page.next_offset}
     return Response(json.dumps(found, separators=(",", ":")), media_type="application/json")
+
+
+def metric_rows(run_id: str, metrics: list[wire.MetricIn], now: int) -> list[MetricRow]:
+    """Checked rows of ``run_id``; values sent without a timestamp get ``now``."""
+    return [
+        (
+            run_id,
+            check.check_key(m.key, "metric key"),
+            float(m.value),
+            m.step,
+            now if m.timestamp is None else m.timestamp,
+        )
+        for m in metrics
+    ]
 
 
 def refused(svc: Services, user: str, action: str, run_id: str) -> AbstractContextManager[None]:

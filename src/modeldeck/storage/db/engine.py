@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,12 @@ class Database:
         """One transaction; commits on success, rolls back on any exception."""
         queued = self._writers.turn() if self._writers is not None else nullcontext()
         with queued, _values_checked(), self.engine.begin() as conn:
-            yield conn
+            try:
+                yield conn
+            finally:  # the info dict outlives the transaction: it belongs to the pooled connection
+                callbacks = conn.info.pop(_AFTER_COMMIT, None)
+        for callback in callbacks or ():
+            callback(self)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -57,6 +62,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_AFTER_COMMIT = "modeldeck_after_commit"
+
+
+def after_commit(conn: Connection, callback: Callable[[Database], None]) -> None:
+    """Run ``callback(database)`` once the write transaction of ``conn`` has committed (never
+    when it rolls back); a callback registered twice in one transaction runs once."""
+    pending: list[Callable[[Database], None]] = conn.info.setdefault(_AFTER_COMMIT, [])
+    if callback not in pending:
+        pending.append(callback)
 
 
 class WriterQueue:
@@ -118,7 +134,7 @@ def _create_engine(url: str) -> Engine:
         return _sqlite_engine(parsed)
     if parsed.get_backend_name() == "postgresql":
         try:
-            return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            return sa.create_engine(parsed, pool_pre_ping=True, pool_size=20, max_overflow=20)
         except ModuleNotFoundError as exc:
             raise InvalidInput(
                 f"{parsed.drivername} needs a PostgreSQL driver: pip install 'modeldeck[postgres]'"

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from modeldeck.core.errors import StoreError
 from modeldeck.storage.db.engine import Database
 
-HEAD = "0012"
+HEAD = "0013"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

@@ -260,9 +260,13 @@ audit_log = sa.Table(
     sa.Column("subject", sa.String(1000), nullable=False),
     sa.Column("before", sa.Text),
     sa.Column("after", sa.Text),
-    sa.Column("prev_hash", sa.String(64), nullable=False),
-    sa.Column("hash", sa.String(64), nullable=False),
+    # the chain: order, previous record's hash and own hash; empty until the record is sealed
+    # (PostgreSQL appends without a lock and seals after commit: storage/metadata/audit.py)
+    sa.Column("position", sa.BigInteger, nullable=True),
+    sa.Column("prev_hash", sa.String(64), nullable=True),
+    sa.Column("hash", sa.String(64), nullable=True),
     sa.Index("ix_audit_log_subject", "subject"),
+    sa.Index("ix_audit_log_position", "position", unique=True),
 )
 
 model_cards = sa.Table(

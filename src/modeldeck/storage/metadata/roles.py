@@ -19,6 +19,16 @@ def role_of(conn: Connection, project: str, user: str) -> Role | None:
     return None if role is None else Role(role)
 
 
+def role_and_any_grant(conn: Connection, project: str, user: str) -> tuple[Role | None, bool]:
+    """``user``'s role in ``project`` and whether the project has any grant: one round trip,
+    for the check that runs inside every guarded write."""
+    in_project = role_grants.c.project == project
+    mine = sa.select(role_grants.c.role).where(in_project, role_grants.c.user == user)
+    anyone = sa.select(role_grants.c.user).where(in_project).limit(1)
+    row = conn.execute(sa.select(mine.scalar_subquery(), sa.exists(anyone))).one()
+    return (None if row[0] is None else Role(row[0])), bool(row[1])
+
+
 def any_grant(conn: Connection, project: str) -> bool:
     query = sa.select(role_grants.c.user).where(role_grants.c.project == project).limit(1)
     return conn.execute(query).first() is not None
