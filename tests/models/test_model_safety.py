@@ -261,6 +261,9 @@ for i, model in enumerate(models):
     loaded = flavor.load(folder, manifest, allow_pickle=False)
     assert (loaded.predict(X) == model.predict(X)).all(), i
 assert sklearn.utils.all_estimators is real, "the import left scikit-learn patched"
+import skops.io._utils
+assert skops.io._utils.whichmodule.__module__ == "skops.io._utils", "left skops patched"
+assert not any(type(f).__module__.startswith("modeldeck") for f in sys.meta_path)
 
 class Outsider(StandardScaler):  # a class outside scikit-learn: still refused
     pass
@@ -286,3 +289,42 @@ def test_first_skops_use_in_a_fresh_process_saves_loads_and_refuses_alike(tmp_pa
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "refused ['__main__.Outsider']" in done.stdout
+
+
+TRUST_LISTS = """
+import sys, json
+import pandas, sqlalchemy, fastapi  # a model server's modules, loaded before scipy
+import sklearn.utils
+from modeldeck.models.flavors import sklearn as flavor
+if sys.argv[1] == "flavor":
+    flavor._skops_io()
+else:
+    sklearn.utils.all_estimators = flavor._no_estimators
+    import skops.io
+from skops.io import _trusted_types as t
+names = ("SCIPY_UFUNC_TYPE_NAMES", "NUMPY_UFUNC_TYPE_NAMES", "NUMPY_DTYPE_TYPE_NAMES",
+         "SKLEARN_INTERNAL_TYPE_NAMES", "PRIMITIVE_TYPE_NAMES", "CONTAINER_TYPE_NAMES")
+print(json.dumps({n: getattr(t, n) for n in names}))
+"""
+
+
+def test_the_quick_skops_import_trusts_the_same_ufuncs_and_dtypes_as_a_plain_one() -> None:
+    """Looking for scipy's ufuncs among numpy and scipy first must not change which names
+    skops trusts by default: the lists match a plain import's, name for name."""
+    import json
+    import subprocess
+    import sys
+
+    lists = []
+    for way in ("flavor", "plain"):
+        done = subprocess.run(
+            [sys.executable, "-c", TRUST_LISTS, way],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        lists.append(json.loads(done.stdout))
+    assert len(lists[0]["SCIPY_UFUNC_TYPE_NAMES"]) > 100
+    assert lists[0] == lists[1]

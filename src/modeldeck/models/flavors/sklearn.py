@@ -33,6 +33,8 @@ recorded when it was logged, so a file cannot change after its run wrote it.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -159,35 +161,79 @@ def load(folder: Path, manifest: dict[str, Any], allow_pickle: bool) -> Any:
 
 
 def _skops_io() -> Any:
-    """``skops.io``, imported without its list of scikit-learn's public estimators.
+    """``skops.io``, imported without the two costs of its default trust lists.
 
-    Importing skops.io builds that list with ``sklearn.utils.all_estimators()``, which imports
-    every scikit-learn module (and, through them, dask and pytest when installed): 0.8 s of the
-    first ``log_model`` or model load in a process, against 0.2 s for everything else. The list
-    only decides which names skops trusts without being told; this flavor never relies on it,
-    because every name a file holds goes through ``refused_types`` and only the approved ones
-    are passed to ``load`` as ``trusted``. An empty default list therefore trusts less, never
-    more, and each of those estimators passes ``is_trusted`` on its own (a scikit-learn class
-    defined where its name says). Should skops stop building the list this way, the patch does
-    nothing and the import is only slower.
+    Importing skops.io builds those lists, which only decide which names skops trusts without
+    being told. This flavor still checks every name a file holds that is not on them, so:
+
+    - the list of scikit-learn's public estimators comes from
+      ``sklearn.utils.all_estimators()``, which imports every scikit-learn module (and,
+      through them, dask and pytest when installed): 0.8 s of the first ``log_model`` or model
+      load in a process, against 0.2 s for everything else. It is left empty. An empty list
+      trusts less, never more: each of those estimators passes ``is_trusted`` on its own (a
+      scikit-learn class defined where its name says).
+    - scipy's ufuncs carry no ``__module__``, so skops looks for each of the 232 in every
+      loaded module, in import order, until it finds it: 0.1 s alone, 0.4 s in a model
+      server, where a thousand modules load before scipy. Each is looked for among the numpy
+      and scipy modules first (``_scientific_first``): the same names come out where nothing
+      else loaded earlier re-exports a ufunc, and otherwise the ufunc's own scipy module,
+      which is where skops loads it from anyway.
+
+    Should skops stop building its lists this way, the patches do nothing and the import is
+    only slower.
     """
-    import sys
-
     if "skops.io" in sys.modules:
         return sys.modules["skops.io"]
     import sklearn.utils
 
     real = sklearn.utils.all_estimators
     sklearn.utils.all_estimators = _no_estimators
+    finder = _ScientificFirst()
+    sys.meta_path.insert(0, finder)
     try:
         import skops.io
     finally:
         sklearn.utils.all_estimators = real
+        sys.meta_path.remove(finder)
+        finder.restore()
     return skops.io
 
 
 def _no_estimators(*args: Any, **kwargs: Any) -> list[tuple[str, type]]:
     return []
+
+
+class _ScientificFirst(importlib.abc.MetaPathFinder):
+    """Finds nothing; as skops.io's trust lists start to import, it points skops's module
+    search at numpy and scipy first, until ``restore``."""
+
+    def __init__(self) -> None:
+        self.patched: tuple[Any, Any] | None = None
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        utils = sys.modules.get("skops.io._utils")
+        if name == "skops.io._trusted_types" and utils is not None and self.patched is None:
+            real = utils.whichmodule
+            self.patched = (utils, real)
+            vars(utils)["whichmodule"] = _scientific_first(real)
+
+    def restore(self) -> None:
+        if self.patched is not None:
+            utils, real = self.patched
+            vars(utils)["whichmodule"] = real
+
+
+def _scientific_first(real: Any) -> Any:
+    def whichmodule(obj: Any, name: str) -> str:
+        if getattr(obj, "__module__", None) is None and "." not in name:
+            for module_name, module in list(sys.modules.items()):
+                if module_name.partition(".")[0] in ("numpy", "scipy") and (
+                    getattr(module, name, None) is obj
+                ):
+                    return module_name
+        return str(real(obj, name))
+
+    return whichmodule
 
 
 def _untrusted(path: Path) -> list[str]:
