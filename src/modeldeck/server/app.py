@@ -14,7 +14,7 @@ from modeldeck.server import errors
 from modeldeck.server.auth import run_guard
 from modeldeck.server.gate import AUDIT_EVERY_S, AuthGate, Refusals
 from modeldeck.server.intake import Intake
-from modeldeck.server.methods import MethodGate
+from modeldeck.server.methods import MethodGate, documented_paths
 from modeldeck.server.routes import (
     artifacts,
     deployments,
@@ -71,8 +71,7 @@ def create_app(settings: Settings, *, refusal_audit_s: float = AUDIT_EVERY_S) ->
     install(app)
     services = app.state.services
     app.state.refusals = Refusals(audit_every_s=refusal_audit_s)
-    # late-bound: _document_text_rule replaces app.openapi below
-    app.add_middleware(MethodGate, document=lambda: app.openapi())  # noqa: PLW0108
+    app.add_middleware(MethodGate, document=lambda: _route_methods(app))
     app.add_middleware(Intake)  # inside the gate: a caller is known before a 413
     app.add_middleware(
         AuthGate,
@@ -84,6 +83,12 @@ def create_app(settings: Settings, *, refusal_audit_s: float = AUDIT_EVERY_S) ->
     app.add_middleware(MetricsMiddleware, metrics=app.state.request_metrics)
     _document_text_rule(app)
     return app
+
+
+def _route_methods(app: FastAPI) -> dict[str, Any]:
+    """The paths and methods of the OpenAPI document, read off the routes where that works
+    (cheap), else from the document (late-bound: _document_text_rule replaces app.openapi)."""
+    return documented_paths(app.routes) or app.openapi()
 
 
 def _document_text_rule(app: FastAPI) -> None:
