@@ -169,22 +169,44 @@ class Tracker:
         An end is final: ending an ended run again with the same status changes nothing (a
         retry), with another status is a Conflict, and no
         run goes back to RUNNING."""
-        final = RunStatus(status)
+        with self.db.write() as conn:
+            self._end(conn, run_id, RunStatus(status), metrics, actor)
+
+    def ended_run(
+        self,
+        run_id: str,
+        status: RunStatus = RunStatus.FINISHED,
+        metrics: Sequence[MetricRow] = (),
+        actor: str | None = None,
+    ) -> Run:
+        """:meth:`end_run`, answering with the run as that transaction left it (the server's
+        reply: no second transaction to read it back)."""
+        with self.db.write() as conn:
+            self._end(conn, run_id, RunStatus(status), metrics, actor)
+            return run_rows.get(conn, _run_id(run_id))
+
+    def _end(
+        self,
+        conn: Connection,
+        run_id: str,
+        final: RunStatus,
+        metrics: Sequence[MetricRow],
+        actor: str | None,
+    ) -> None:
         if final is RunStatus.RUNNING:
             raise InvalidInput(f"cannot end run {run_id} as RUNNING: a run's end is final")
-        with self.db.write() as conn:
-            current = self._writable(conn, run_id, actor)
-            if current is RunStatus.RUNNING:
-                now = self.clock()
-                run_rows.set_status(conn, run_id, final, now)
-                self._audit(conn, actor, "run.end", run_id, {"status": final.value}, now)
-            elif current is not final:
-                raise Conflict(
-                    f"run {run_id} already ended as {current.value}; a run's end is final, so "
-                    f"it cannot become {final.value}"
-                )
-            # kept even when the run had ended: a resumed run's metrics arrive with its end
-            self._insert_metrics(conn, metrics, actor, writable={_run_id(run_id)})
+        current = self._writable(conn, run_id, actor)
+        if current is RunStatus.RUNNING:
+            now = self.clock()
+            run_rows.set_status(conn, run_id, final, now)
+            self._audit(conn, actor, "run.end", run_id, {"status": final.value}, now)
+        elif current is not final:
+            raise Conflict(
+                f"run {run_id} already ended as {current.value}; a run's end is final, so "
+                f"it cannot become {final.value}"
+            )
+        # kept even when the run had ended: a resumed run's metrics arrive with its end
+        self._insert_metrics(conn, metrics, actor, writable={_run_id(run_id)})
 
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:

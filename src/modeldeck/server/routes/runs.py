@@ -98,8 +98,8 @@ def end_run(
     def write() -> wire.RunOut:
         rows = metric_rows(run_id, body.metrics, svc.clock())
         with refused(svc, user, "run.end", run_id):
-            svc.tracker.end_run(run_id, RunStatus(body.status), rows, actor=user)
-        return wire.RunOut.of(svc.tracker.get_run(run_id))
+            ended = svc.tracker.ended_run(run_id, RunStatus(body.status), rows, actor=user)
+        return wire.RunOut.of(ended)
 
     return once(svc, user, idempotency_key, [run_id, body], write)
 

@@ -54,11 +54,16 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with (
-            _values_checked(),
-            self.engine.connect().execution_options(modeldeck_read=True) as conn,
-        ):
+        """One read-only transaction (on PostgreSQL, ``BEGIN READ ONLY``: a write in it fails).
+
+        It ends with a COMMIT, which costs what a ROLLBACK does; psycopg answers a ROLLBACK by
+        dropping every statement the connection had prepared (``DEALLOCATE ALL``), so ending
+        reads that way would have every request parse and plan its statements anew."""
+        options = {"modeldeck_read": True, "postgresql_readonly": True}
+        with _values_checked(), self.engine.connect().execution_options(**options) as conn:
             yield conn
+            if conn.in_transaction():
+                conn.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()
