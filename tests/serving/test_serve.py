@@ -137,3 +137,36 @@ def test_metrics_count_requests_by_version(served: Any, frame: pd.DataFrame) -> 
     )
     assert "modeldeck_predict_duration_seconds_bucket" in text
     assert "modeldeck_predict_batch_rows_bucket" in text
+
+
+def test_a_worker_collects_garbage_again_once_it_has_loaded(
+    tmp_path: Any, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`modeldeck serve` starts with the collector off (what it allocates lives on); the
+    worker's app factory must turn it back on, or every request's cycles would pile up."""
+    import gc
+    import json
+
+    from sklearn.linear_model import LogisticRegression
+
+    from modeldeck.cli import serve as command
+
+    home = tmp_path / "md"
+    settings = Settings(home, f"sqlite:///{home / 'modeldeck.db'}", str(home / "objects"), "ann")
+    client = LocalClient(settings)
+    run = client.create_run("gc")
+    model = LogisticRegression().fit(frame, (frame.tenure > 30).astype(int))
+    client.log_model(run.id, model, "model", input_example=frame.head(5))
+    folder = client.download_artifact(run.id, "model", tmp_path / "copy")
+    client.close()
+    monkeypatch.setenv("MODELDECK_HOME", str(home))
+    monkeypatch.setenv("MODELDECK_USER", "ann")
+    plan = {"primary": str(folder), "poll": 0, "log_predictions": False}
+    monkeypatch.setenv(command.PLAN_ENV, json.dumps(plan))
+    gc.disable()
+    try:
+        command.app_from_env()
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
