@@ -206,7 +206,7 @@ class Deployments:
         first = sorted(deployment_ids)[0]
         with self._write(actor, "predictions.log", first, read_only=True) as conn:
             for deployment_id in sorted(deployment_ids):
-                self._owned(conn, deployment_id, actor, "log predictions for")
+                self._owned(conn, deployment_id, actor, "log predictions for", lock=False)
 
     @contextmanager
     def _write(
@@ -228,9 +228,12 @@ class Deployments:
                 )
             raise
 
-    def _owned(self, conn: Connection, deployment_id: str, actor: str, what: str) -> Any:
-        """The row, locked, if ``actor`` started it or is an admin; PermissionDenied else."""
-        found = rows.row(conn, deployment_id, lock=True)
+    def _owned(
+        self, conn: Connection, deployment_id: str, actor: str, what: str, *, lock: bool = True
+    ) -> Any:
+        """The row (locked for the write that follows, unless ``lock`` is False: a check only)
+        if ``actor`` started it or is an admin; PermissionDenied else."""
+        found = rows.row(conn, deployment_id, lock=lock)
         if found.started_by != actor and not _is_admin(conn, actor):
             raise PermissionDenied(
                 f"{actor} cannot {what} deployment {deployment_id}: {found.started_by} started "
