@@ -14,6 +14,9 @@ from modeldeck.quickstart.story import QuickstartResult, run_quickstart
 N_ROWS = 5000  # the defaults: the governance outcome below is the one users see
 SEED = 7
 CANDIDATES = ["logreg", "random-forest", "hist-gbm"]
+# one worker runs the whole module, so the story (the whole quickstart) is told once, not once
+# per xdist worker that gets one of its tests
+pytestmark = pytest.mark.xdist_group("quickstart-story")
 
 
 @dataclass
