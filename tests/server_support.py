@@ -19,12 +19,13 @@ from modeldeck.core.settings import Settings
 
 
 @dataclass
-class Server:
+class Served:
+    """A team server answering at ``url``: a process (:class:`Server`) or a thread of this one
+    (:func:`serve_in_thread`)."""
+
     url: str
     admin_token: str
     settings: Settings  # the store, acting as the admin
-    process: subprocess.Popen[bytes]
-    log: Path
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -43,6 +44,14 @@ class Server:
             return owner.create_token(user).token
         finally:
             owner.close()
+
+
+@dataclass
+class Server(Served):
+    """A real `modeldeck server` process."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
 
 
 CLI = [sys.executable, "-m", "modeldeck", "server"]
@@ -165,3 +174,37 @@ def serve(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def serve_in_thread(tmp: Path, backend_uri: str, token: str, *, admin: str) -> Iterator[Served]:
+    """The team server's app over an initialised store, served by uvicorn on a thread of this
+    process: the same HTTP, middleware and routes as :func:`serve` without a process to start
+    (about a second and a half of imports each), for suites that test what the API answers
+    rather than how a process behaves (tests/contract). Security tests use :func:`serve`."""
+    import threading
+
+    import uvicorn
+
+    from modeldeck.server.app import create_app
+
+    settings = Settings(
+        home=tmp / "home", tracking_uri=backend_uri, artifacts_uri=str(tmp / "objects"), user=admin
+    )
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, name=f"server-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail(f"the in-thread server on port {port} did not start")
+        time.sleep(0.01)
+    try:
+        yield Served(f"http://127.0.0.1:{port}", token, settings)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        app.state.services.db.dispose()

@@ -1,8 +1,10 @@
-"""The contract suite's three backends: the embedded SQLite store, PostgreSQL directly, and a
-real `modeldeck server` process over HTTP.
+"""The contract suite's three backends: the embedded SQLite store, PostgreSQL directly, and
+the team server over HTTP.
 
 Each HTTP test gets its own server on a free port over its own store (a copy of one
-initialised at the start of the session), so tests see an empty store as with the others.
+initialised at the start of the session), so tests see an empty store as with the others. The
+server is the real app under uvicorn, on a thread of the test process (what the API answers is
+the contract; tests/security and tests/server start real `modeldeck server` processes).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 from modeldeck.client.local import LocalClient
 from modeldeck.client.remote import RemoteClient
 from modeldeck.core.settings import Settings
-from server_support import Server, serve, server_env
+from server_support import Served, serve_in_thread, server_env
 
 USER = "alice"
 
@@ -40,11 +42,12 @@ def initialised_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, s
 
 
 @pytest.fixture
-def http_server(tmp_path: Path, initialised_store: tuple[Path, str]) -> Iterator[Server]:
+def http_server(tmp_path: Path, initialised_store: tuple[Path, str]) -> Iterator[Served]:
     template, token = initialised_store
     store = tmp_path / "server"
     shutil.copytree(template, store)
-    yield from serve(store, f"sqlite:///{store / 'home' / 'modeldeck.db'}", token, admin=USER)
+    url = f"sqlite:///{store / 'home' / 'modeldeck.db'}"
+    yield from serve_in_thread(store, url, token, admin=USER)
 
 
 @pytest.fixture(
@@ -57,7 +60,7 @@ def http_server(tmp_path: Path, initialised_store: tuple[Path, str]) -> Iterator
 def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalClient]:
     chosen: LocalClient
     if request.param == "http":
-        server: Server = request.getfixturevalue("http_server")
+        server: Served = request.getfixturevalue("http_server")
         settings = Settings(
             home=tmp_path / "client",
             tracking_uri=server.url,
