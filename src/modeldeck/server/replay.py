@@ -25,14 +25,14 @@ from modeldeck.core.errors import Conflict
 from modeldeck.core.hashing import sha256_bytes
 from modeldeck.server.state import Services
 from modeldeck.storage.metadata import idempotency
-from modeldeck.wire.text import KEY_PATTERN
+from modeldeck.wire.text import HEADER_KEY_PATTERN
 
 IdempotencyKey = Annotated[
     str | None,
     Header(
         min_length=1,
         max_length=250,
-        pattern=KEY_PATTERN,
+        pattern=HEADER_KEY_PATTERN,
         description="Any unique text (a UUID): a retry with the same key is applied only once.",
     ),
 ]

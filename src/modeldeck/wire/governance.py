@@ -7,7 +7,7 @@ keyword arguments of the dataclass (``to_fields``), as :mod:`modeldeck.wire.regi
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,23 @@ from modeldeck.wire.registry import MAX_TEXT, Name
 
 MAX_AUDIT_LIMIT = 10_000
 Days = Annotated[float, Field(gt=0, le=36_500, allow_inf_nan=False)]
+# as governance.tokens.check_user_name
+UserName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,249}$")]
+# the names governance.config.KEYS, cards.CardStatus and card_sections.SECTIONS give, which
+# this layer may not import; tests/wire pins them equal
+ConfigKey = Literal["python_loaders", "webhook_hosts"]
+CardStatus = Literal["draft", "in_review", "approved"]
+CardSection = Literal[
+    "model_details",
+    "intended_use",
+    "factors",
+    "metrics",
+    "evaluation_data",
+    "training_data",
+    "quantitative_analyses",
+    "ethical_considerations",
+    "caveats_and_recommendations",
+]
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -89,7 +106,7 @@ class WhoAmI(BaseModel):
 
 
 class UserIn(StrictIn):
-    name: Name
+    name: UserName
 
 
 class DisabledIn(StrictIn):
@@ -230,13 +247,13 @@ class CardSectionsIn(StrictIn):
     """Human sections to write (an empty text restores the placeholder)."""
 
     sections: Annotated[
-        dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=MAX_TEXT)]],
+        dict[CardSection, Annotated[str, Field(max_length=MAX_TEXT)]],
         Field(min_length=1, max_length=20),
     ]
 
 
 class CardStatusIn(StrictIn):
-    status: Annotated[str, Field(min_length=1, max_length=50)]
+    status: CardStatus
 
 
 class CardText(BaseModel):

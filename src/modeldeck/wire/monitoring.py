@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field
 
 from modeldeck.core.monitoring import Alert, Monitor, WindowResult
 from modeldeck.wire.base import StrictIn
+from modeldeck.wire.numbers import Millis
 
-MAX_MILLIS = 2**62
 MAX_VERSION = 2**31 - 1
 MAX_LABELS = 100_000  # labels per request, as monitoring.labels.MAX_BATCH
 MAX_ROW = 2**31 - 1
@@ -29,9 +29,9 @@ MAX_POLICY = 100_000  # TOML text
 MAX_COLUMNS = 10_000
 MAX_MIN_LABELED = 1_000_000  # as monitoring.monitors.MAX_WINDOW_ROWS
 NOTE_ACTIONS = ("retrain.start", "retrain.finish", "retrain.fail")
+Source = Literal["predictions", "batch"]  # core.monitoring.SOURCES; tests/wire pins them
 
 Name = Annotated[str, Field(min_length=1, max_length=250)]
-Millis = Annotated[int, Field(ge=0, le=MAX_MILLIS)]
 Url = Annotated[str, Field(min_length=1, max_length=2000)]
 RuleText = Annotated[str, Field(min_length=1, max_length=500)]
 Action = Annotated[str, Field(min_length=1, max_length=16)]

@@ -27,7 +27,6 @@ from modeldeck.wire.base import StrictIn
 from modeldeck.wire.tracking import DatasetOut, RunInputOut, RunOut
 
 MAX_VERSION = 2**31 - 1
-MAX_MILLIS = 2**62
 MAX_TEXT = 100_000  # descriptions and card sections, as cards.MAX_SECTION_CHARS
 MAX_COMMENT = 10_000
 MAX_PLOTS = 64
@@ -36,6 +35,8 @@ MAX_JSON_DEPTH = 64
 MAX_JSON_NODES = 1_000_000
 
 Name = Annotated[str, Field(min_length=1, max_length=250)]
+ALIAS_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"  # as core.refs.check_alias
+Alias = Annotated[str, Field(pattern=ALIAS_PATTERN)]
 Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 Tags = Annotated[
     dict[Annotated[str, Field(max_length=250)], Annotated[str, Field(max_length=8000)]],
@@ -181,7 +182,7 @@ class TagsIn(StrictIn):
 
 
 class ProtectedAliasesIn(StrictIn):
-    aliases: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=100)]
+    aliases: Annotated[list[Alias], Field(max_length=100)]
 
 
 # --- evidence and decisions --------------------------------------------------------------------

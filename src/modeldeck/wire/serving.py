@@ -6,21 +6,22 @@ meaning (a known role, a share from 0 to 1), so a request and an SDK call fail a
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from modeldeck.core.deployment import Deployment, Prediction
 from modeldeck.wire.base import StrictIn
-from modeldeck.wire.registry import MAX_MILLIS, MAX_VERSION
+from modeldeck.wire.numbers import Millis
+from modeldeck.wire.registry import MAX_VERSION
 
 MAX_PREDICTIONS = 10_000  # rows per request
 MAX_ID = 32
 
 Text = Annotated[str, Field(min_length=1, max_length=250)]
+Role = Literal["primary", "canary", "shadow"]  # core.deployment.ROLES; tests/wire pins them
 Reference = Annotated[str, Field(min_length=1, max_length=1000)]
 Version = Annotated[int | None, Field(ge=1, le=MAX_VERSION)]
-Millis = Annotated[int, Field(ge=0, le=MAX_MILLIS)]
 
 
 # --- deployments -------------------------------------------------------------------------------
@@ -107,7 +108,7 @@ class PredictionIn(StrictIn):
     row: Annotated[int, Field(ge=0, le=2**31 - 1)]
     model: Text
     version: Version = None
-    role: Annotated[str, Field(min_length=1, max_length=16)] = "primary"
+    role: Role = "primary"
     time: Millis
     latency_ms: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
     inputs: dict[str, Any] = Field(default_factory=dict)

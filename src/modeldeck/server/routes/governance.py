@@ -80,7 +80,8 @@ def edit_model_card(
     """Write human sections (contributors); a change sends the card back to draft."""
 
     def write() -> wire.ModelCardOut:
-        card = cards.edit(svc.db, svc.clock, name, version, body.sections, user)
+        sections: dict[str, str] = {key: text for key, text in body.sections.items()}
+        card = cards.edit(svc.db, svc.clock, name, version, sections, user)
         return wire.ModelCardOut.of(card)
 
     return once(svc, user, idempotency_key, [name, version, body], write)
@@ -357,7 +358,7 @@ def server_config(user: Reader, svc: Svc) -> wire.ConfigOut:
 
 @router.put("/config/{key}", response_model=wire.ConfigOut)
 def set_server_config(
-    key: Annotated[str, PathParam(min_length=1, max_length=100, pattern="^[a-z_-]+$")],
+    key: wire.ConfigKey,
     body: wire.ConfigIn,
     user: Reader,
     svc: Svc,

@@ -30,7 +30,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from modeldeck.core.errors import InvalidInput
 from modeldeck.core.governance import Role
-from modeldeck.core.monitoring import SOURCES, Alert, Monitor
+from modeldeck.core.monitoring import Alert, Monitor
 from modeldeck.governance.access import DEFAULT_PROJECT, effective_role
 from modeldeck.monitoring.alerts import Outbox
 from modeldeck.monitoring.labels import Labels
@@ -40,6 +40,7 @@ from modeldeck.server.auth import Reader, requires
 from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.state import Services, services
 from modeldeck.wire import monitoring as wire
+from modeldeck.wire.numbers import MAX_EXACT, MAX_MILLIS
 
 if TYPE_CHECKING:
     from modeldeck.models.predictor import Predictor
@@ -311,11 +312,9 @@ def list_windows(
     user: Reader,
     monitors: Mons,
     limit: Annotated[int, Query(ge=1, le=wire.MAX_WINDOWS)] = 1000,
-    source: Annotated[str | None, Query(min_length=1, max_length=16)] = None,
+    source: wire.Source | None = None,
 ) -> wire.WindowList:
     """Oldest first: the latest ``limit`` windows, of one ``source`` (predictions, batch)."""
-    if source is not None and source not in SOURCES:
-        raise InvalidInput(f"unknown window source {source!r}; use one of {', '.join(SOURCES)}")
     found = monitors.windows(model, source=source, limit=limit)
     return wire.WindowList(windows=[wire.WindowOut.of(w) for w in found])
 
@@ -333,7 +332,7 @@ def list_alerts(
 
 @router.post("/alerts/{alert_id}/retraining")
 def record_retraining(
-    alert_id: Annotated[int, PathParam(ge=1, le=2**62)],
+    alert_id: Annotated[int, PathParam(ge=1, le=MAX_EXACT)],
     body: wire.RetrainingOutcome,
     user: Writer,
     monitors: Mons,
@@ -349,7 +348,7 @@ def labeled_rows(
     model: ModelParam,
     user: Reader,
     monitors: Mons,
-    since: Annotated[int | None, Query(ge=0, le=wire.MAX_MILLIS)] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_MILLIS)] = None,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=wire.MAX_LABELED_PAGE)] = wire.MAX_LABELED_PAGE,
 ) -> wire.LabeledPage:
@@ -391,7 +390,7 @@ def monitor_report(
     model: ModelParam,
     user: Reader,
     monitors: Mons,
-    window_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    window_id: Annotated[int | None, Query(ge=1, le=MAX_EXACT)] = None,
 ) -> HTMLResponse:
     """The HTML report of the latest window (or ``window_id``): drift per column, quality,
     the trend of every window and the alerts, in one file with nothing to fetch."""
@@ -407,8 +406,8 @@ def shadow_comparison(
     user: Reader,
     svc: Svc,
     references: Refs,
-    since: Annotated[int | None, Query(ge=0, le=wire.MAX_MILLIS)] = None,
-    until: Annotated[int | None, Query(ge=0, le=wire.MAX_MILLIS)] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_MILLIS)] = None,
+    until: Annotated[int | None, Query(ge=0, le=MAX_MILLIS)] = None,
 ) -> wire.Shadow:
     """The primary and shadow answers to the same requests, side by side."""
     from modeldeck.monitoring.shadow import compare
