@@ -36,7 +36,10 @@ MAX_JSON_NODES = 1_000_000
 
 Name = Annotated[str, Field(min_length=1, max_length=250)]
 ALIAS_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"  # as core.refs.check_alias
-Alias = Annotated[str, Field(pattern=ALIAS_PATTERN)]
+Alias = Annotated[str, Field(json_schema_extra={"pattern": ALIAS_PATTERN})]
+# runs:/<run id>/<path>, as core.refs.parse_model_uri reads it; path segments plain names
+_SEGMENT = r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*"
+RUN_MODEL_URI = rf"^runs:/[A-Za-z0-9_\-]{{1,64}}/{_SEGMENT}(?:/{_SEGMENT})*$"
 Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 Tags = Annotated[
     dict[Annotated[str, Field(max_length=250)], Annotated[str, Field(max_length=8000)]],
@@ -167,7 +170,7 @@ class VersionList(BaseModel):
 class RegisterIn(StrictIn):
     """A new version from the package a run logged: ``runs:/<run id>/<path>``."""
 
-    source: Annotated[str, Field(min_length=1, max_length=2000)]
+    source: Annotated[str, Field(max_length=2000, json_schema_extra={"pattern": RUN_MODEL_URI})]
     description: Annotated[str | None, Field(max_length=MAX_TEXT)] = None
     tags: Tags = Field(default_factory=dict)
     replaces: Version | None = None

@@ -92,14 +92,46 @@ Key = Annotated[str, Field(json_schema_extra=KEY_SCHEMA)]
 _LINE = r"[^\x00-\x1f\x7f-\x9f]"
 _VISIBLE = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 NAME_PATTERN = f"^{_LINE}*{_VISIBLE}{_LINE}*$"
-NAME_SCHEMA = {"minLength": 1, "maxLength": 250, "pattern": NAME_PATTERN}
-Name = Annotated[str, Field(json_schema_extra=NAME_SCHEMA)]
+
+
+def named(max_length: int = 250) -> Any:
+    """The field of a name up to ``max_length`` characters: ``Annotated[str, named(1000)]``.
+    Its length is checked here (422), its characters by the service (400)."""
+    return Field(min_length=1, max_length=max_length, json_schema_extra={"pattern": NAME_PATTERN})
+
+
+Name = Annotated[str, named()]
+
+
+# Free-form JSON (``dict[str, Any]``: evidence, profiles, prediction inputs) is refused with the
+# same characters anywhere inside; the document names it by this schema rather than by ``{}``.
+# A model's schema marks the place (pydantic follows every "$ref" it meets, and knows no
+# components); :func:`link_json` turns the marks into references in the OpenAPI document.
+JSON_TEXT = "JsonText"
+JSON_REF = f"#/components/schemas/{JSON_TEXT}"
+_JSON_MARK = "x-modeldeck-json-text"
+JSON_TEXT_SCHEMA: dict[str, Any] = {
+    "title": JSON_TEXT,
+    "description": "Any JSON value whose strings, keys included, hold no control character.",
+    "anyOf": [
+        {"type": "string", "pattern": PATTERN},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": {"$ref": JSON_REF}},
+        {
+            "type": "object",
+            "additionalProperties": {"$ref": JSON_REF},
+            "propertyNames": {"pattern": PATTERN},
+        },
+    ],
+}
 
 
 def stamp(schema: Any) -> None:
     """Give every string schema under ``schema`` without a pattern or an enum :data:`PATTERN`,
-    and every map its key pattern (``propertyNames``); ``$ref`` targets are stamped where
-    they are defined."""
+    every map its key pattern (``propertyNames``) and every free-form map :data:`JSON_REF`;
+    ``$ref`` targets are stamped where they are defined."""
     if isinstance(schema, list):
         for item in schema:
             stamp(item)
@@ -111,6 +143,8 @@ def stamp(schema: Any) -> None:
         schema["pattern"] = PATTERN
     if schema.get("type") == "object":
         _keys_by_name(schema)
+        if schema.get("additionalProperties") is True:
+            schema["additionalProperties"] = {_JSON_MARK: True}
         if isinstance(schema.get("additionalProperties"), dict):
             schema.setdefault("propertyNames", {}).setdefault("pattern", PATTERN)
     for key in ("properties", "patternProperties", "$defs", "definitions"):
@@ -123,6 +157,24 @@ def stamp(schema: Any) -> None:
     for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
         if key in schema:
             stamp(schema[key])
+
+
+def link_json(document: Any) -> None:
+    """Replace every free-form JSON mark :func:`stamp` left in an OpenAPI ``document`` with a
+    reference to :data:`JSON_TEXT_SCHEMA`, which it adds to the document's components."""
+
+    def link(node: Any) -> Any:
+        if isinstance(node, dict):
+            if node == {_JSON_MARK: True}:
+                return {"$ref": JSON_REF}
+            return {key: link(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [link(item) for item in node]
+        return node
+
+    for key, value in list(document.items()):
+        document[key] = link(value)
+    document.setdefault("components", {}).setdefault("schemas", {})[JSON_TEXT] = JSON_TEXT_SCHEMA
 
 
 def _keys_by_name(schema: dict[str, Any]) -> None:

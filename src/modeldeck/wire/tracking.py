@@ -23,9 +23,11 @@ from modeldeck.core.entities import (
 )
 from modeldeck.wire.base import StrictIn
 from modeldeck.wire.numbers import Count, Int
+from modeldeck.wire.search import Filter, Order
 from modeldeck.wire.text import Key, Name
 
 JsonNumber = float | str
+MetricValue = float | Literal["NaN", "Infinity", "-Infinity"]  # as a request sends one
 MAX_RESULTS = 50_000  # runs per search page, as tracking.tracker.MAX_RESULTS_LIMIT
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -186,7 +188,7 @@ class ValuesIn(StrictIn):
 
 class MetricIn(StrictIn):
     key: Key
-    value: JsonNumber
+    value: MetricValue
     step: Int = 0
     timestamp: Int | None = None
 
@@ -243,8 +245,8 @@ class MetricHistory(BaseModel):
 
 class SearchIn(StrictIn):
     experiments: list[str] | None = None
-    filter: str | None = None
-    order_by: list[str] | None = None
+    filter: Filter | None = None
+    order_by: list[Order] | None = None
     # the tracker answers 400 past these bounds itself; the document states them
     max_results: Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": MAX_RESULTS})] = (
         1000

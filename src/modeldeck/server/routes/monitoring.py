@@ -24,11 +24,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 
-from modeldeck.core.errors import InvalidInput
+from modeldeck.core.errors import Conflict, InvalidInput
 from modeldeck.core.governance import Role
 from modeldeck.core.monitoring import Alert, Monitor
 from modeldeck.governance.access import DEFAULT_PROJECT, effective_role
@@ -41,6 +41,7 @@ from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.state import Services, services
 from modeldeck.wire import monitoring as wire
 from modeldeck.wire.numbers import MAX_EXACT, MAX_MILLIS
+from modeldeck.wire.rules import RULE_PATTERN
 
 if TYPE_CHECKING:
     from modeldeck.models.predictor import Predictor
@@ -169,7 +170,9 @@ def add_rule(
 @router.delete(f"{MONITOR}/rules", response_model=wire.MonitorOut)
 def remove_rule(
     model: ModelParam,
-    rule: Annotated[str, Query(min_length=1, max_length=500)],
+    rule: Annotated[
+        str, Query(min_length=1, max_length=500, json_schema_extra={"pattern": RULE_PATTERN})
+    ],
     user: Writer,
     svc: Svc,
     monitors: Mons,
@@ -217,7 +220,10 @@ def remove_webhook(
 
 @router.put(f"{MONITOR}/retraining")
 def set_retraining(
-    model: ModelParam, body: wire.RetrainingIn, user: Writer, monitors: Mons
+    model: ModelParam,
+    body: Annotated[wire.RetrainingIn, Body()],
+    user: Writer,
+    monitors: Mons,
 ) -> wire.MonitorOut:
     """Register the job that retrains ``model`` (setting it again replaces it): the monitor's
     owner or an admin. An admin's job is pinned at once; the owner's is not run until an
@@ -240,7 +246,16 @@ def pin_retraining(
 @router.post("/labels")
 def log_labels(body: wire.LabelsIn, user: Writer, labels: Labs) -> wire.LabelsOut:
     """Join up to 100,000 labels to logged predictions by request id (and row, 0 by default);
-    a label sent again replaces the first. ``unmatched`` name no logged prediction yet."""
+    a label sent again replaces the first. ``unmatched`` name no logged prediction yet.
+
+    Lists of unequal lengths are 409: each is well formed, which the document can say, but
+    they contradict each other, which no JSON Schema can."""
+    rows = body.request_ids if body.rows is None else body.rows
+    if not len(body.request_ids) == len(body.labels) == len(rows):
+        raise Conflict(
+            f"got {len(body.request_ids)} request ids, {len(body.labels)} labels and "
+            f"{len(rows)} rows; give one label (and one row, if any) per request id"
+        )
     logged = labels.log(body.request_ids, body.labels, user, rows_=body.rows)
     return wire.LabelsOut(stored=logged.stored, unmatched=logged.unmatched)
 

@@ -28,7 +28,7 @@ from modeldeck.wire.numbers import MAX_MILLIS
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 Svc = Annotated[Services, Depends(services)]
 VersionParam = Annotated[int, PathParam(ge=1, le=wire.MAX_VERSION)]
-AliasParam = Annotated[str, PathParam(pattern=wire.ALIAS_PATTERN)]
+AliasParam = Annotated[str, PathParam(json_schema_extra={"pattern": wire.ALIAS_PATTERN})]
 VERSION = "/models/{name}/versions/{version}"
 
 

@@ -10,7 +10,7 @@ import json
 from contextlib import AbstractContextManager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
@@ -27,7 +27,9 @@ from modeldeck.wire import tracking as wire
 from modeldeck.wire.text import KEY_PATTERN
 
 router = APIRouter(prefix="/api/v1", tags=["tracking"])
-KeyParam = Annotated[str, PathParam(min_length=1, max_length=250, pattern=KEY_PATTERN)]
+KeyParam = Annotated[
+    str, PathParam(min_length=1, max_length=250, json_schema_extra={"pattern": KEY_PATTERN})
+]
 Svc = Annotated[Services, Depends(services)]
 
 
@@ -127,7 +129,7 @@ def log_metrics(
     body: wire.MetricBatch,
     user: RunWriter,
     svc: Svc,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> wire.MetricBatchResult:
     """One transaction per batch; a retry with the same Idempotency-Key stores nothing."""
     rows = metric_rows(run_id, body.metrics, svc.clock())
