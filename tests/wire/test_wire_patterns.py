@@ -3,6 +3,7 @@ accepts: hypothesis draws from the pattern, the service's own check must take th
 
 from __future__ import annotations
 
+import base64
 import re
 
 from hypothesis import given, settings
@@ -16,7 +17,7 @@ from modeldeck.governance.config import KEYS, check_values
 from modeldeck.monitoring.retraining import check_job
 from modeldeck.monitoring.webhooks import check_url
 from modeldeck.monitoring.windows import parse_window
-from modeldeck.wire import governance, monitoring, registry, search, text
+from modeldeck.wire import governance, monitoring, registry, retraining, search, text
 
 DRAWS = settings(max_examples=100, deadline=None)
 
@@ -51,13 +52,13 @@ def test_a_webhook_url_the_pattern_admits_is_one(url: str) -> None:
 
 
 @DRAWS
-@given(st.from_regex(monitoring.ENTRY_POINT_PATTERN, fullmatch=True))
+@given(st.from_regex(retraining.ENTRY_POINT_PATTERN, fullmatch=True))
 def test_an_entry_point_the_pattern_admits_is_one(target: str) -> None:
     check_job({"kind": "python", "target": target})
 
 
 @DRAWS
-@given(st.from_regex(monitoring.COMMAND_PATTERN, fullmatch=True))
+@given(st.from_regex(retraining.COMMAND_PATTERN, fullmatch=True))
 def test_a_command_the_pattern_admits_splits(target: str) -> None:
     check_job({"kind": "command", "target": target})
 
@@ -66,7 +67,7 @@ def test_what_the_checks_refuse_is_outside_the_patterns() -> None:
     for url in ["/hook", "ftp://a/b", "http://", "http://a:99999/"]:
         assert not re.fullmatch(monitoring.URL_PATTERN, url)
     for command in ["", "  ", "'open", 'say "hi', "end\\"]:
-        assert not re.fullmatch(monitoring.COMMAND_PATTERN, command)
+        assert not re.fullmatch(retraining.COMMAND_PATTERN, command)
         try:
             check_job({"kind": "command", "target": command})
         except InvalidInput:
@@ -109,3 +110,15 @@ def test_a_filter_the_pattern_admits_parses(text: str) -> None:
 @given(st.from_regex(search.ORDER_PATTERN, fullmatch=True))
 def test_an_order_the_pattern_admits_parses(text: str) -> None:
     parse_order_by([text])
+
+
+@DRAWS
+@given(st.from_regex(registry.BASE64_PATTERN, fullmatch=True))
+def test_a_plot_the_pattern_admits_decodes(text: str) -> None:
+    base64.b64decode(text, validate=True)
+
+
+@DRAWS
+@given(st.from_regex(retraining.POLICY_PATTERN, fullmatch=True).filter(bool))
+def test_a_policy_the_pattern_admits_is_toml(policy: str) -> None:
+    check_job({"kind": "python", "target": "a:b", "policy": policy})

@@ -27,7 +27,6 @@ MAX_ROW = 2**31 - 1
 MAX_WINDOWS = 10_000
 MAX_ALERTS = 10_000
 MAX_LABELED_PAGE = 50_000
-MAX_POLICY = 100_000  # TOML text
 MAX_COLUMNS = 10_000
 MAX_MIN_LABELED = 1_000_000  # as monitoring.monitors.MAX_WINDOW_ROWS
 NOTE_ACTIONS = ("retrain.start", "retrain.finish", "retrain.fail")
@@ -153,44 +152,6 @@ class RuleIn(StrictIn):
 class WebhookIn(StrictIn):
     url: Url
     secret: Annotated[str | None, Field(min_length=16, max_length=1000)] = None  # as monitors
-
-
-# what monitoring.retraining.check_job accepts: a Python entry point module:function (ASCII
-# here), or a command shlex can split into words (quotes closed, no backslash last)
-ENTRY_POINT_PATTERN = (
-    r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
-)
-_LINE = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # the characters Text refuses
-_SPACE = r"\x09\x0a\x0d\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_QUOTED = rf"'[^'{_LINE}]*'|\"(?:[^\"\\{_LINE}]|\\[^{_LINE}])*\"|\\[^{_LINE}{_SPACE}]"
-_WORD = rf"(?:[^'\"\\{_LINE}{_SPACE}]|{_QUOTED})"
-_ANY = rf"(?:[^'\"\\{_LINE}]|{_QUOTED})"
-COMMAND_PATTERN = rf"^[{_SPACE}]*{_WORD}{_ANY}*$"
-
-
-class _Job(StrictIn):
-    policy: Annotated[str | None, Field(min_length=1, max_length=MAX_POLICY)] = None  # TOML
-    label: Name | None = None
-    experiment: Name | None = None
-
-
-class PythonJob(_Job):
-    """Retrain by calling ``target``, a module:function."""
-
-    kind: Literal["python"]
-    target: Annotated[
-        str, Field(max_length=4000, json_schema_extra={"pattern": ENTRY_POINT_PATTERN})
-    ]
-
-
-class CommandJob(_Job):
-    """Retrain by running ``target``, a command line (split as a shell would, run by none)."""
-
-    kind: Literal["command"]
-    target: Annotated[str, Field(max_length=4000, json_schema_extra={"pattern": COMMAND_PATTERN})]
-
-
-RetrainingIn = Annotated[PythonJob | CommandJob, Field(discriminator="kind")]
 
 
 class PinIn(StrictIn):

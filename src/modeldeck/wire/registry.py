@@ -31,6 +31,8 @@ MAX_TEXT = 100_000  # descriptions and card sections, as cards.MAX_SECTION_CHARS
 MAX_COMMENT = 10_000
 MAX_PLOTS = 64
 MAX_PLOT_BASE64 = 22_369_624  # 16 MiB of PNG, base64-encoded
+# what base64.b64decode(validate=True) reads: whole quanta, padding only last
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 MAX_JSON_DEPTH = 64
 MAX_JSON_NODES = 1_000_000
 
@@ -198,7 +200,14 @@ class EvaluationIn(StrictIn):
     policy: dict[str, Any]
     passed: bool
     plots: Annotated[
-        dict[Name, Annotated[str, Field(max_length=MAX_PLOT_BASE64)]], Field(max_length=MAX_PLOTS)
+        dict[
+            Name,
+            Annotated[
+                str,
+                Field(max_length=MAX_PLOT_BASE64, json_schema_extra={"pattern": BASE64_PATTERN}),
+            ],
+        ],
+        Field(max_length=MAX_PLOTS),
     ] = Field(default_factory=dict)
     dataset_digest: Annotated[str | None, Field(max_length=250)] = None
     champion_version: Version | None = None

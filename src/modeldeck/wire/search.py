@@ -19,7 +19,8 @@ _STRING = r"'[A-Za-z0-9_ .:/\-]{0,40}'"
 _METRIC = rf"metrics\.{_NAME} (?:=|!=|<|<=|>|>=) {_NUMBER}"
 _TEXT = rf"(?:params|tags)\.{_NAME} (?:=|!=) {_STRING}"
 _COMPARISON = f"(?:{_METRIC}|{_TEXT})"
-FILTER_PATTERN = rf"^(?:{_COMPARISON}(?: AND {_COMPARISON})*)?$"
+_BLANK = r"[ \t]*"  # no filter, no order
+FILTER_PATTERN = rf"^(?:{_BLANK}|{_COMPARISON}(?: AND {_COMPARISON})*)$"
 
 ATTRIBUTES = (
     "run_id",
@@ -32,7 +33,8 @@ ATTRIBUTES = (
     "parent_id",
     "git_commit",
 )
-ORDER_PATTERN = rf"^(?:(?:metrics|params|tags)\.{_NAME}|{'|'.join(ATTRIBUTES)})(?: (?:ASC|DESC))?$"
+_ORDER_KEY = rf"(?:(?:metrics|params|tags)\.{_NAME}|{'|'.join(ATTRIBUTES)})"
+ORDER_PATTERN = rf"^(?:{_BLANK}|{_ORDER_KEY}(?: (?:ASC|DESC))?)$"
 
 GRAMMAR = "the search grammar of modeldeck.core.filters (MLflow's search_runs syntax)"
 Filter = Annotated[

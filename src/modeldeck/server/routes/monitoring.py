@@ -41,6 +41,7 @@ from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.state import Services, services
 from modeldeck.wire import monitoring as wire
 from modeldeck.wire.numbers import MAX_EXACT, MAX_MILLIS
+from modeldeck.wire.retraining import RetrainingIn
 from modeldeck.wire.rules import RULE_PATTERN
 
 if TYPE_CHECKING:
@@ -221,7 +222,7 @@ def remove_webhook(
 @router.put(f"{MONITOR}/retraining")
 def set_retraining(
     model: ModelParam,
-    body: Annotated[wire.RetrainingIn, Body()],
+    body: Annotated[RetrainingIn, Body()],
     user: Writer,
     monitors: Mons,
 ) -> wire.MonitorOut:
