@@ -276,7 +276,8 @@ class CardText(BaseModel):
 
 # --- server settings ---------------------------------------------------------------------------
 
-# each setting's entries as governance.config.KEYS checks them; tests/wire pins them
+# each setting's entries as governance.config.KEYS checks them (stripped), refused here as
+# before with a 422 when they do not match; tests/wire pins them
 HOST_PATTERN = r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]{1,253})(:[0-9]{1,5})?$"
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
 LOADER_PATTERN = rf"^{_DOTTED}(:{_DOTTED}|\.\*)$"
@@ -288,7 +289,7 @@ class HostsIn(StrictIn):
     addresses."""
 
     values: Annotated[
-        list[Annotated[str, Field(max_length=300, json_schema_extra={"pattern": HOST_PATTERN})]],
+        list[Annotated[str, Field(max_length=300, pattern=HOST_PATTERN)]],
         Field(max_length=MAX_ENTRIES),
     ]
 
@@ -298,7 +299,7 @@ class LoadersIn(StrictIn):
     ``module.*``)."""
 
     values: Annotated[
-        list[Annotated[str, Field(max_length=300, json_schema_extra={"pattern": LOADER_PATTERN})]],
+        list[Annotated[str, Field(max_length=300, pattern=LOADER_PATTERN)]],
         Field(max_length=MAX_ENTRIES),
     ]
 
