@@ -5,7 +5,7 @@ implies, and nothing is a 5xx.
 
 This is the command the issue names (``schemathesis run URL/openapi.json -H "Authorization:
 Bearer TOKEN"``), with a fixed seed and a bounded number of examples per operation so that it
-finishes in about a minute on two cores. In-process fuzzing with edge values lives in
+finishes in about two minutes on two cores. In-process fuzzing with edge values lives in
 test_server_fuzz.py.
 """
 
