@@ -5,7 +5,7 @@ implies, and nothing is a 5xx.
 
 This is the command the issue names (``schemathesis run URL/openapi.json -H "Authorization:
 Bearer TOKEN"``), with a fixed seed and a bounded number of examples per operation so that it
-finishes in about a minute on two cores. In-process fuzzing with edge values lives in
+finishes in about two minutes on two cores. In-process fuzzing with edge values lives in
 test_server_fuzz.py.
 """
 
@@ -39,15 +39,6 @@ def schemathesis_cli() -> list[str]:
     return [found]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 14 item 6, still open: schema-valid requests the API refuses (integers above "
-        "2**53 that schemathesis compares as floats, blank names, max_results bounds, setting "
-        "names, digest mismatches answered 400); strict, so a pass fails the suite until this "
-        "mark is removed"
-    ),
-)
 def test_schemathesis_default_checks_find_nothing(server: Server, tmp_path: Path) -> None:
     command = [
         *schemathesis_cli(),

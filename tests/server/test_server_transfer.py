@@ -94,7 +94,7 @@ def test_an_upload_that_does_not_match_its_digest_is_refused(server: Server) -> 
     claimed = hashlib.sha256(b"the real bytes").hexdigest()
     with server.client(server.admin_token) as http:
         refused = http.put(f"{API}/objects/{claimed}", content=b"other bytes")
-        assert refused.status_code == 400, refused.text
+        assert refused.status_code == 409, refused.text
         assert "hash to" in refused.json()["error"]["message"]
         assert http.get(f"{API}/objects/{claimed}/info").status_code == 404
         accepted = http.put(f"{API}/objects/{claimed}", content=b"the real bytes")

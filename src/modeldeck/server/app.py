@@ -29,7 +29,7 @@ from modeldeck.server.state import Services
 from modeldeck.server.telemetry import MetricsMiddleware, RequestMetrics
 from modeldeck.storage.metadata import idempotency
 from modeldeck.tracking.stores import open_tracker
-from modeldeck.wire.text import NO_SURROGATES, stamp
+from modeldeck.wire.text import NO_SURROGATES, link_json, stamp
 
 KEEP_IDEMPOTENCY_KEYS_MS = 7 * 24 * 3600 * 1000  # retries come within minutes; keep a week
 
@@ -105,6 +105,7 @@ def _document_text_rule(app: FastAPI) -> None:
             for operation in item.values():
                 for parameter in operation.get("parameters", []):
                     stamp(parameter.get("schema"))
+        link_json(document)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

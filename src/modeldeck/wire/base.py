@@ -32,6 +32,18 @@ class StrictIn(BaseModel):
         return data
 
 
+def conditions(*rules: dict[str, Any]) -> ConfigDict:
+    """The ``model_config`` of a :class:`StrictIn` whose fields constrain each other, stated in
+    its schema as JSON Schema conditions (``{"if": ..., "then": ...}``), which no field's
+    type can say; the service checks them."""
+
+    def extra(schema: dict[str, Any], cls: type) -> None:
+        _stamp_model(schema, cls)
+        schema["allOf"] = [*schema.get("allOf", []), *rules]
+
+    return ConfigDict(json_schema_extra=extra)
+
+
 @cache
 def _schema_of(cls: type[BaseModel]) -> dict[str, Any]:
     return cls.model_json_schema()

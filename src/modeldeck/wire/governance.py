@@ -7,16 +7,34 @@ keyword arguments of the dataclass (``to_fields``), as :mod:`modeldeck.wire.regi
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from modeldeck.core.governance import AuditRecord, ChainCheck, Role, TokenScope
-from modeldeck.wire.base import StrictIn
+from modeldeck.wire.base import StrictIn, conditions
 from modeldeck.wire.registry import MAX_TEXT, Name
 
 MAX_AUDIT_LIMIT = 10_000
 Days = Annotated[float, Field(gt=0, le=36_500, allow_inf_nan=False)]
+# as governance.tokens.check_user_name. Patterns the services check are stated here as schema
+# only (json_schema_extra): their 400 says what is wrong, where a 422 would only name a regex
+USER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,249}$"
+UserName = Annotated[str, Field(json_schema_extra={"pattern": USER_PATTERN})]
+# the names cards.CardStatus and card_sections.SECTIONS give, which
+# this layer may not import; tests/wire pins them equal
+CardStatus = Literal["draft", "in_review", "approved"]
+CardSection = Literal[
+    "model_details",
+    "intended_use",
+    "factors",
+    "metrics",
+    "evaluation_data",
+    "training_data",
+    "quantitative_analyses",
+    "ethical_considerations",
+    "caveats_and_recommendations",
+]
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -89,7 +107,7 @@ class WhoAmI(BaseModel):
 
 
 class UserIn(StrictIn):
-    name: Name
+    name: UserName
 
 
 class DisabledIn(StrictIn):
@@ -137,6 +155,18 @@ class TokenScopeOut(BaseModel):
 
 
 class TokenIn(StrictIn):
+    """A limited token (``scope``) expires within a day (governance.tokens.SCOPED_MAX_DAYS)."""
+
+    model_config = conditions(
+        {
+            "if": {"required": ["scope"], "properties": {"scope": {"type": "object"}}},
+            "then": {
+                "required": ["expires_in_days"],
+                "properties": {"expires_in_days": {"type": "number", "maximum": 1}},
+            },
+        }
+    )
+
     user: Name | None = None  # None: the caller
     expires_in_days: Days | None = 90  # None: never
     description: Annotated[str | None, Field(max_length=1000)] = None
@@ -230,13 +260,13 @@ class CardSectionsIn(StrictIn):
     """Human sections to write (an empty text restores the placeholder)."""
 
     sections: Annotated[
-        dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=MAX_TEXT)]],
+        dict[CardSection, Annotated[str, Field(max_length=MAX_TEXT)]],
         Field(min_length=1, max_length=20),
     ]
 
 
 class CardStatusIn(StrictIn):
-    status: Annotated[str, Field(min_length=1, max_length=50)]
+    status: CardStatus
 
 
 class CardText(BaseModel):
@@ -246,13 +276,32 @@ class CardText(BaseModel):
 
 # --- server settings ---------------------------------------------------------------------------
 
-ConfigEntry = Annotated[
-    str, Field(min_length=1, max_length=300, pattern=r"^[A-Za-z0-9_.:\-\[\]*]+$")
-]
+# each setting's entries as governance.config.KEYS checks them (stripped), refused here as
+# before with a 422 when they do not match; tests/wire pins them
+HOST_PATTERN = r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]{1,253})(:[0-9]{1,5})?$"
+_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+LOADER_PATTERN = rf"^{_DOTTED}(:{_DOTTED}|\.\*)$"
+MAX_ENTRIES = 200
 
 
-class ConfigIn(StrictIn):
-    values: Annotated[list[ConfigEntry], Field(max_length=200)]
+class HostsIn(StrictIn):
+    """``webhook_hosts``: hosts (``name`` or ``name:port``) webhooks may reach on internal
+    addresses."""
+
+    values: Annotated[
+        list[Annotated[str, Field(max_length=300, pattern=HOST_PATTERN)]],
+        Field(max_length=MAX_ENTRIES),
+    ]
+
+
+class LoadersIn(StrictIn):
+    """``python_loaders``: loaders python-flavor models may name (``module:qualname``, or
+    ``module.*``)."""
+
+    values: Annotated[
+        list[Annotated[str, Field(max_length=300, pattern=LOADER_PATTERN)]],
+        Field(max_length=MAX_ENTRIES),
+    ]
 
 
 class ConfigOut(BaseModel):

@@ -17,24 +17,32 @@ from pydantic import BaseModel, Field
 
 from modeldeck.core.monitoring import Alert, Monitor, WindowResult
 from modeldeck.wire.base import StrictIn
+from modeldeck.wire.numbers import Millis
+from modeldeck.wire.rules import RuleText
+from modeldeck.wire.text import Name
 
-MAX_MILLIS = 2**62
 MAX_VERSION = 2**31 - 1
 MAX_LABELS = 100_000  # labels per request, as monitoring.labels.MAX_BATCH
 MAX_ROW = 2**31 - 1
 MAX_WINDOWS = 10_000
 MAX_ALERTS = 10_000
 MAX_LABELED_PAGE = 50_000
-MAX_POLICY = 100_000  # TOML text
 MAX_COLUMNS = 10_000
 MAX_MIN_LABELED = 1_000_000  # as monitoring.monitors.MAX_WINDOW_ROWS
 NOTE_ACTIONS = ("retrain.start", "retrain.finish", "retrain.fail")
+Source = Literal["predictions", "batch"]  # core.monitoring.SOURCES; tests/wire pins them
 
-Name = Annotated[str, Field(min_length=1, max_length=250)]
-Millis = Annotated[int, Field(ge=0, le=MAX_MILLIS)]
-Url = Annotated[str, Field(min_length=1, max_length=2000)]
-RuleText = Annotated[str, Field(min_length=1, max_length=500)]
-Action = Annotated[str, Field(min_length=1, max_length=16)]
+# what monitoring.webhooks.check_url accepts, less userinfo, IPv6 literals and non-ASCII hosts
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+_HOST = r"[A-Za-z0-9._~%!$&'()*+,;=\-]+"
+_REST = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*"
+URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://{_HOST}(?::{_PORT})?(?:[/?#]{_REST})?$"
+Url = Annotated[
+    str, Field(min_length=1, max_length=2000, json_schema_extra={"pattern": URL_PATTERN})
+]
+# core.monitoring.ACTIONS and monitoring.drift.METHODS; tests/wire pins them
+Action = Literal["notify", "retrain"]
+DriftMethod = Literal["ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi"]
 Short = Annotated[str, Field(min_length=1, max_length=500)]
 Label = (
     bool
@@ -54,18 +62,29 @@ Scalar = (
 # --- monitors ----------------------------------------------------------------------------------
 
 
+# what monitoring.windows.parse_window reads, in lower case and within its limits (ten years,
+# a billion rows): a time, or a count of rows
+_TIME_UNIT = "ms|msec|millisecond|milliseconds|s|sec|secs|second|seconds|m|min|mins|minute|minutes"
+_TIME_UNIT += "|h|hr|hrs|hour|hours|d|day|days"
+_WEEK_UNIT = "w|wk|wks|week|weeks"
+_ROW_UNIT = "row|rows|r|prediction|predictions"
+WINDOW_PATTERN = (
+    rf"^(?:[1-9][0-9]{{0,2}} ?(?:{_TIME_UNIT})|[1-9][0-9]? ?(?:{_WEEK_UNIT})"
+    rf"|[1-9][0-9]{{0,8}}(?: ?(?:{_ROW_UNIT}))?)$"
+)
+
+
 class MonitorIn(StrictIn):
     model: Name
-    window: Annotated[str, Field(min_length=1, max_length=64)] = "1d"
+    window: Annotated[str, Field(max_length=64, json_schema_extra={"pattern": WINDOW_PATTERN})] = (
+        "1d"
+    )
     deployment_id: Annotated[
-        str | None, Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")
+        str | None, Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")
     ] = None
     origin: Millis | None = None
     share_threshold: Annotated[float, Field(allow_inf_nan=False)] = 0.5
-    methods: (
-        Annotated[dict[Name, Annotated[str, Field(max_length=64)]], Field(max_length=MAX_COLUMNS)]
-        | None
-    ) = None
+    methods: Annotated[dict[Name, DriftMethod], Field(max_length=MAX_COLUMNS)] | None = None
     thresholds: (
         Annotated[
             dict[Name, Annotated[float, Field(allow_inf_nan=False)]], Field(max_length=MAX_COLUMNS)
@@ -132,18 +151,7 @@ class RuleIn(StrictIn):
 
 class WebhookIn(StrictIn):
     url: Url
-    secret: Annotated[str | None, Field(min_length=1, max_length=1000)] = None
-
-
-class RetrainingIn(StrictIn):
-    """The job: ``kind`` python (``target`` module:function) or command; ``policy`` is the
-    TOML text of a policy file."""
-
-    kind: Literal["python", "command"]
-    target: Annotated[str, Field(min_length=1, max_length=4000)]
-    policy: Annotated[str | None, Field(min_length=1, max_length=MAX_POLICY)] = None
-    label: Name | None = None
-    experiment: Name | None = None
+    secret: Annotated[str | None, Field(min_length=16, max_length=1000)] = None  # as monitors
 
 
 class PinIn(StrictIn):

@@ -27,15 +27,21 @@ from modeldeck.wire.base import StrictIn
 from modeldeck.wire.tracking import DatasetOut, RunInputOut, RunOut
 
 MAX_VERSION = 2**31 - 1
-MAX_MILLIS = 2**62
 MAX_TEXT = 100_000  # descriptions and card sections, as cards.MAX_SECTION_CHARS
 MAX_COMMENT = 10_000
 MAX_PLOTS = 64
 MAX_PLOT_BASE64 = 22_369_624  # 16 MiB of PNG, base64-encoded
+# what base64.b64decode(validate=True) reads: whole quanta, padding only last
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 MAX_JSON_DEPTH = 64
 MAX_JSON_NODES = 1_000_000
 
 Name = Annotated[str, Field(min_length=1, max_length=250)]
+ALIAS_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"  # as core.refs.check_alias
+Alias = Annotated[str, Field(json_schema_extra={"pattern": ALIAS_PATTERN})]
+# runs:/<run id>/<path>, as core.refs.parse_model_uri reads it; path segments plain names
+_SEGMENT = r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*"
+RUN_MODEL_URI = rf"^runs:/[A-Za-z0-9_\-]{{1,64}}/{_SEGMENT}(?:/{_SEGMENT})*$"
 Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 Tags = Annotated[
     dict[Annotated[str, Field(max_length=250)], Annotated[str, Field(max_length=8000)]],
@@ -166,7 +172,7 @@ class VersionList(BaseModel):
 class RegisterIn(StrictIn):
     """A new version from the package a run logged: ``runs:/<run id>/<path>``."""
 
-    source: Annotated[str, Field(min_length=1, max_length=2000)]
+    source: Annotated[str, Field(max_length=2000, json_schema_extra={"pattern": RUN_MODEL_URI})]
     description: Annotated[str | None, Field(max_length=MAX_TEXT)] = None
     tags: Tags = Field(default_factory=dict)
     replaces: Version | None = None
@@ -181,7 +187,7 @@ class TagsIn(StrictIn):
 
 
 class ProtectedAliasesIn(StrictIn):
-    aliases: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=100)]
+    aliases: Annotated[list[Alias], Field(max_length=100)]
 
 
 # --- evidence and decisions --------------------------------------------------------------------
@@ -194,7 +200,14 @@ class EvaluationIn(StrictIn):
     policy: dict[str, Any]
     passed: bool
     plots: Annotated[
-        dict[Name, Annotated[str, Field(max_length=MAX_PLOT_BASE64)]], Field(max_length=MAX_PLOTS)
+        dict[
+            Name,
+            Annotated[
+                str,
+                Field(max_length=MAX_PLOT_BASE64, json_schema_extra={"pattern": BASE64_PATTERN}),
+            ],
+        ],
+        Field(max_length=MAX_PLOTS),
     ] = Field(default_factory=dict)
     dataset_digest: Annotated[str | None, Field(max_length=250)] = None
     champion_version: Version | None = None

@@ -6,31 +6,49 @@ meaning (a known role, a share from 0 to 1), so a request and an SDK call fail a
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from modeldeck.core.deployment import Deployment, Prediction
-from modeldeck.wire.base import StrictIn
-from modeldeck.wire.registry import MAX_MILLIS, MAX_VERSION
+from modeldeck.wire.base import StrictIn, conditions
+from modeldeck.wire.numbers import Millis
+from modeldeck.wire.registry import MAX_VERSION
+from modeldeck.wire.text import named
 
 MAX_PREDICTIONS = 10_000  # rows per request
 MAX_ID = 32
 
-Text = Annotated[str, Field(min_length=1, max_length=250)]
-Reference = Annotated[str, Field(min_length=1, max_length=1000)]
+Role = Literal["primary", "canary", "shadow"]  # core.deployment.ROLES; tests/wire pins them
+Text = Annotated[str, named()]
+Reference = Annotated[str, named(1000)]
+Host = Annotated[str, named(255)]
 Version = Annotated[int | None, Field(ge=1, le=MAX_VERSION)]
-Millis = Annotated[int, Field(ge=0, le=MAX_MILLIS)]
 
 
 # --- deployments -------------------------------------------------------------------------------
 
 
 class DeploymentIn(StrictIn):
+    """A canary share above 0 needs a canary reference to send traffic to."""
+
+    model_config = conditions(
+        {
+            "if": {
+                "required": ["canary_share"],
+                "properties": {"canary_share": {"exclusiveMinimum": 0}},
+            },
+            "then": {
+                "required": ["canary_reference"],
+                "properties": {"canary_reference": {"type": "string"}},
+            },
+        }
+    )
+
     model: Text
     reference: Reference
     version: Version = None
-    host: Annotated[str, Field(min_length=1, max_length=255)]
+    host: Host
     port: Annotated[int, Field(ge=0, le=65535)]
     workers: Annotated[int, Field(ge=1, le=1024)] = 1
     canary_reference: Reference | None = None
@@ -107,12 +125,12 @@ class PredictionIn(StrictIn):
     row: Annotated[int, Field(ge=0, le=2**31 - 1)]
     model: Text
     version: Version = None
-    role: Annotated[str, Field(min_length=1, max_length=16)] = "primary"
+    role: Role = "primary"
     time: Millis
     latency_ms: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
     inputs: dict[str, Any] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
-    deployment_id: Annotated[str | None, Field(min_length=1, max_length=MAX_ID)] = None
+    deployment_id: Annotated[str, named(MAX_ID)] | None = None
 
     def to_entity(self) -> Prediction:
         return Prediction(

@@ -68,17 +68,70 @@ def check_tree(value: Any, where: str = "") -> None:
 Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"pattern": PATTERN})]
 
 
-# What core.validation.check_key accepts (metric, param and tag keys, idempotency keys); it
-# answers 400 itself, this states the rule in the document.
-KEY_PATTERN = r"^[A-Za-z0-9_\-./ :]+$"
+# What core.validation.check_key accepts (metric, param and tag keys, idempotency keys): key
+# characters, not starting with "/" and with no ".." segment; it answers 400 itself, this
+# states the rule in the document. No lookahead, which not every regex dialect has: a segment
+# is any run of key characters but "..".
+_C, _D = r"[A-Za-z0-9_\-. :]", r"[A-Za-z0-9_\- :]"  # a key character; one but "."
+_CN, _DN = r"[A-Za-z0-9_\-.:]", r"[A-Za-z0-9_\-:]"  # the same, no space
+_SEGMENT = rf"(?:{_C}?|{_C}{{3,}}|{_D}{_C}|\.{_D})"
+_FIRST = rf"(?:{_C}|{_C}{{3,}}|{_D}{_C}|\.{_D})"  # not empty: no "/" first
+KEY_PATTERN = rf"^{_FIRST}(?:/{_SEGMENT})*$"
+# An HTTP header loses the spaces and tabs at its ends, so a header key is one whose inside,
+# trimmed, is a key: its first and last characters no space.
+_ALONE = rf"(?:{_CN}|{_CN}{_C}+{_CN}|{_DN}{_CN}|\.{_DN})"  # one segment, trimmed both ends
+_OPENING = rf"(?:{_CN}|{_CN}{_C}{{2,}}|{_DN}{_C}|\.{_D})"  # the first of several, trimmed left
+_CLOSING = rf"(?:{_CN}?|{_C}{{2,}}{_CN}|{_D}{_CN}|\.{_DN})"  # the last, trimmed right
+HEADER_KEY_PATTERN = rf"^[ \t]*(?:{_ALONE}|{_OPENING}(?:/{_SEGMENT})*/{_CLOSING})[ \t]*$"
 KEY_SCHEMA = {"minLength": 1, "maxLength": 250, "pattern": KEY_PATTERN}
 Key = Annotated[str, Field(json_schema_extra=KEY_SCHEMA)]
+
+# What core.validation.check_name accepts (experiment, run, dataset and model names): no
+# control character at all, not even a tab, and something besides whitespace (``str.strip``'s,
+# spelled out so every regex dialect reads the same set); it answers 400 itself.
+_LINE = r"[^\x00-\x1f\x7f-\x9f]"
+_VISIBLE = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+NAME_PATTERN = f"^{_LINE}*{_VISIBLE}{_LINE}*$"
+
+
+def named(max_length: int = 250) -> Any:
+    """The field of a name up to ``max_length`` characters: ``Annotated[str, named(1000)]``.
+    Its length is checked here (422), its characters by the service (400)."""
+    return Field(min_length=1, max_length=max_length, json_schema_extra={"pattern": NAME_PATTERN})
+
+
+Name = Annotated[str, named()]
+
+
+# Free-form JSON (``dict[str, Any]``: evidence, profiles, prediction inputs) is refused with the
+# same characters anywhere inside; the document names it by this schema rather than by ``{}``.
+# A model's schema marks the place (pydantic follows every "$ref" it meets, and knows no
+# components); :func:`link_json` turns the marks into references in the OpenAPI document.
+JSON_TEXT = "JsonText"
+JSON_REF = f"#/components/schemas/{JSON_TEXT}"
+_JSON_MARK = "x-modeldeck-json-text"
+JSON_TEXT_SCHEMA: dict[str, Any] = {
+    "title": JSON_TEXT,
+    "description": "Any JSON value whose strings, keys included, hold no control character.",
+    "anyOf": [
+        {"type": "string", "pattern": PATTERN},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": {"$ref": JSON_REF}},
+        {
+            "type": "object",
+            "additionalProperties": {"$ref": JSON_REF},
+            "propertyNames": {"pattern": PATTERN},
+        },
+    ],
+}
 
 
 def stamp(schema: Any) -> None:
     """Give every string schema under ``schema`` without a pattern or an enum :data:`PATTERN`,
-    and every map its key pattern (``propertyNames``); ``$ref`` targets are stamped where
-    they are defined."""
+    every map its key pattern (``propertyNames``) and every free-form map :data:`JSON_REF`;
+    ``$ref`` targets are stamped where they are defined."""
     if isinstance(schema, list):
         for item in schema:
             stamp(item)
@@ -88,8 +141,12 @@ def stamp(schema: Any) -> None:
     plain = not {"pattern", "enum", "const"} & schema.keys()
     if schema.get("type") == "string" and plain and schema.get("format") not in ("binary", "byte"):
         schema["pattern"] = PATTERN
-    if schema.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
-        schema.setdefault("propertyNames", {"pattern": PATTERN})
+    if schema.get("type") == "object":
+        _keys_by_name(schema)
+        if schema.get("additionalProperties") is True:
+            schema["additionalProperties"] = {_JSON_MARK: True}
+        if isinstance(schema.get("additionalProperties"), dict):
+            schema.setdefault("propertyNames", {}).setdefault("pattern", PATTERN)
     for key in ("properties", "patternProperties", "$defs", "definitions"):
         if isinstance(schema.get(key), dict):
             for child in schema[key].values():
@@ -100,3 +157,34 @@ def stamp(schema: Any) -> None:
     for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
         if key in schema:
             stamp(schema[key])
+
+
+def link_json(document: Any) -> None:
+    """Replace every free-form JSON mark :func:`stamp` left in an OpenAPI ``document`` with a
+    reference to :data:`JSON_TEXT_SCHEMA`, which it adds to the document's components."""
+
+    def link(node: Any) -> Any:
+        if isinstance(node, dict):
+            if node == {_JSON_MARK: True}:
+                return {"$ref": JSON_REF}
+            return {key: link(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [link(item) for item in node]
+        return node
+
+    for key, value in list(document.items()):
+        document[key] = link(value)
+    document.setdefault("components", {}).setdefault("schemas", {})[JSON_TEXT] = JSON_TEXT_SCHEMA
+
+
+def _keys_by_name(schema: dict[str, Any]) -> None:
+    """A map whose keys have a pattern (``dict[Key, str]``) is written by pydantic as
+    ``patternProperties``, which leaves every other key free to hold anything; the API refuses
+    those keys, so the document says ``propertyNames`` and ``additionalProperties`` instead."""
+    patterns = schema.get("patternProperties")
+    if not isinstance(patterns, dict) or len(patterns) != 1 or "additionalProperties" in schema:
+        return
+    [(pattern, value)] = patterns.items()
+    del schema["patternProperties"]
+    schema["propertyNames"] = {**schema.get("propertyNames", {}), "pattern": pattern}
+    schema["additionalProperties"] = value

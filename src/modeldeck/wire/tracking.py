@@ -22,12 +22,14 @@ from modeldeck.core.entities import (
     json_number,
 )
 from modeldeck.wire.base import StrictIn
-from modeldeck.wire.text import Key
+from modeldeck.wire.numbers import Count, Int
+from modeldeck.wire.search import Filter, Order
+from modeldeck.wire.text import Key, Name
 
 JsonNumber = float | str
+MetricValue = float | Literal["NaN", "Infinity", "-Infinity"]  # as a request sends one
+MAX_RESULTS = 50_000  # runs per search page, as tracking.tracker.MAX_RESULTS_LIMIT
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-# Integers as the stores keep them (BIGINT), so a bigger one is a 422, not a failed INSERT
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class ExperimentOut(BaseModel):
@@ -58,8 +60,8 @@ class RunCreate(StrictIn):
     """A new run; the context fields describe the client's process, as the SDK captures it."""
 
     id: Annotated[str | None, Field(pattern="^[0-9a-f]{32}$")] = None  # chosen by the client
-    experiment: str = "Default"
-    name: str | None = None
+    experiment: Name = "Default"
+    name: Name | None = None
     parent_id: str | None = None
     tags: dict[Key, str] = Field(default_factory=dict)
     source: str = "<remote>"
@@ -186,9 +188,9 @@ class ValuesIn(StrictIn):
 
 class MetricIn(StrictIn):
     key: Key
-    value: JsonNumber
-    step: Int64 = 0
-    timestamp: Int64 | None = None
+    value: MetricValue
+    step: Int = 0
+    timestamp: Int | None = None
 
     @field_validator("value")
     @classmethod
@@ -243,10 +245,13 @@ class MetricHistory(BaseModel):
 
 class SearchIn(StrictIn):
     experiments: list[str] | None = None
-    filter: str | None = None
-    order_by: list[str] | None = None
-    max_results: int = 1000
-    offset: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    filter: Filter | None = None
+    order_by: list[Order] | None = None
+    # the tracker answers 400 past these bounds itself; the document states them
+    max_results: Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": MAX_RESULTS})] = (
+        1000
+    )
+    offset: Count = 0
 
 
 class SearchOut(BaseModel):
@@ -268,7 +273,7 @@ class DatasetIn(StrictIn):
     context: Annotated[str, Field(min_length=1, max_length=250)] = "train"
     digest: Annotated[str, Field(min_length=1, max_length=250)]
     source: Annotated[str | None, Field(max_length=4000)] = None
-    num_rows: Annotated[int | None, Field(ge=0, le=2**62)] = None
+    num_rows: Count | None = None
     schema_: dict[str, str] = Field(default_factory=dict, alias="schema")
     profile: dict[str, Any] = Field(default_factory=dict)
     object_digest: Digest | None = None
@@ -283,7 +288,7 @@ class ArtifactIn(StrictIn):
 
     path: Annotated[str, Field(min_length=1, max_length=1000)]
     digest: Digest
-    size: Annotated[int, Field(ge=0, le=2**62)]
+    size: Count
     is_dir: bool = False
 
 

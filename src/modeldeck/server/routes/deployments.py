@@ -23,7 +23,8 @@ from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.state import Services, services
 from modeldeck.serving.deployments import Deployments
 from modeldeck.wire import serving as wire
-from modeldeck.wire.registry import MAX_MILLIS, MAX_VERSION
+from modeldeck.wire.numbers import MAX_MILLIS
+from modeldeck.wire.registry import MAX_VERSION
 
 router = APIRouter(prefix="/api/v1", tags=["serving"])
 Svc = Annotated[Services, Depends(services)]
@@ -90,7 +91,7 @@ def heartbeat(deployment_id: IdParam, user: Server, deps: Deps) -> Response:
 @router.put(f"{DEPLOYMENT}/versions/{{role}}", response_model=wire.VersionChange)
 def set_version(
     deployment_id: IdParam,
-    role: Annotated[str, PathParam(min_length=1, max_length=16)],
+    role: wire.Role,
     body: wire.VersionIn,
     user: Server,
     svc: Svc,
@@ -132,7 +133,7 @@ def list_predictions(
     model: Annotated[str | None, Query(min_length=1, max_length=250)] = None,
     version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
     deployment_id: Annotated[str | None, Query(min_length=1, max_length=wire.MAX_ID)] = None,
-    role: Annotated[str | None, Query(min_length=1, max_length=16)] = None,
+    role: wire.Role | None = None,
     since: Annotated[int | None, Query(ge=0, le=MAX_MILLIS)] = None,
     until: Annotated[int | None, Query(ge=0, le=MAX_MILLIS)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10_000,

@@ -80,7 +80,8 @@ def edit_model_card(
     """Write human sections (contributors); a change sends the card back to draft."""
 
     def write() -> wire.ModelCardOut:
-        card = cards.edit(svc.db, svc.clock, name, version, body.sections, user)
+        sections: dict[str, str] = {key: text for key, text in body.sections.items()}
+        card = cards.edit(svc.db, svc.clock, name, version, sections, user)
         return wire.ModelCardOut.of(card)
 
     return once(svc, user, idempotency_key, [name, version, body], write)
@@ -355,18 +356,28 @@ def server_config(user: Reader, svc: Svc) -> wire.ConfigOut:
     return wire.ConfigOut(settings=config.get_all(svc.db))
 
 
-@router.put("/config/{key}", response_model=wire.ConfigOut)
-def set_server_config(
-    key: Annotated[str, PathParam(min_length=1, max_length=100, pattern="^[a-z_-]+$")],
-    body: wire.ConfigIn,
-    user: Reader,
-    svc: Svc,
-    idempotency_key: IdempotencyKey = None,
+# one route a setting, so that the document states each one's entries
+@router.put(f"/config/{config.WEBHOOK_HOSTS}", response_model=wire.ConfigOut)
+def set_webhook_hosts(
+    body: wire.HostsIn, user: Reader, svc: Svc, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    """Replace the entries of one setting (``webhook_hosts``, ``python_loaders``); audited."""
+    """Replace the hosts webhooks may reach on internal addresses; audited."""
+    return _set_config(config.WEBHOOK_HOSTS, body, user, svc, idempotency_key)
 
+
+@router.put(f"/config/{config.PYTHON_LOADERS}", response_model=wire.ConfigOut)
+def set_python_loaders(
+    body: wire.LoadersIn, user: Reader, svc: Svc, idempotency_key: IdempotencyKey = None
+) -> Response:
+    """Replace the loaders python-flavor models may name; audited."""
+    return _set_config(config.PYTHON_LOADERS, body, user, svc, idempotency_key)
+
+
+def _set_config(
+    key: str, body: wire.HostsIn | wire.LoadersIn, user: str, svc: Services, idempotency: str | None
+) -> Response:
     def write() -> wire.ConfigOut:
         config.set_values(svc.db, svc.clock, key, body.values, user)
         return wire.ConfigOut(settings=config.get_all(svc.db))
 
-    return once(svc, user, idempotency_key, [key, body], write)
+    return once(svc, user, idempotency, [key, body], write)

@@ -24,13 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 
-from modeldeck.core.errors import InvalidInput
+from modeldeck.core.errors import Conflict, InvalidInput
 from modeldeck.core.governance import Role
-from modeldeck.core.monitoring import SOURCES, Alert, Monitor
+from modeldeck.core.monitoring import Alert, Monitor
 from modeldeck.governance.access import DEFAULT_PROJECT, effective_role
 from modeldeck.monitoring.alerts import Outbox
 from modeldeck.monitoring.labels import Labels
@@ -40,6 +40,9 @@ from modeldeck.server.auth import Reader, requires
 from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.state import Services, services
 from modeldeck.wire import monitoring as wire
+from modeldeck.wire.numbers import MAX_EXACT, MAX_MILLIS
+from modeldeck.wire.retraining import RetrainingIn
+from modeldeck.wire.rules import RULE_PATTERN
 
 if TYPE_CHECKING:
     from modeldeck.models.predictor import Predictor
@@ -168,7 +171,9 @@ def add_rule(
 @router.delete(f"{MONITOR}/rules", response_model=wire.MonitorOut)
 def remove_rule(
     model: ModelParam,
-    rule: Annotated[str, Query(min_length=1, max_length=500)],
+    rule: Annotated[
+        str, Query(min_length=1, max_length=500, json_schema_extra={"pattern": RULE_PATTERN})
+    ],
     user: Writer,
     svc: Svc,
     monitors: Mons,
@@ -216,7 +221,10 @@ def remove_webhook(
 
 @router.put(f"{MONITOR}/retraining")
 def set_retraining(
-    model: ModelParam, body: wire.RetrainingIn, user: Writer, monitors: Mons
+    model: ModelParam,
+    body: Annotated[RetrainingIn, Body()],
+    user: Writer,
+    monitors: Mons,
 ) -> wire.MonitorOut:
     """Register the job that retrains ``model`` (setting it again replaces it): the monitor's
     owner or an admin. An admin's job is pinned at once; the owner's is not run until an
@@ -239,7 +247,16 @@ def pin_retraining(
 @router.post("/labels")
 def log_labels(body: wire.LabelsIn, user: Writer, labels: Labs) -> wire.LabelsOut:
     """Join up to 100,000 labels to logged predictions by request id (and row, 0 by default);
-    a label sent again replaces the first. ``unmatched`` name no logged prediction yet."""
+    a label sent again replaces the first. ``unmatched`` name no logged prediction yet.
+
+    Lists of unequal lengths are 409: each is well formed, which the document can say, but
+    they contradict each other, which no JSON Schema can."""
+    rows = body.request_ids if body.rows is None else body.rows
+    if not len(body.request_ids) == len(body.labels) == len(rows):
+        raise Conflict(
+            f"got {len(body.request_ids)} request ids, {len(body.labels)} labels and "
+            f"{len(rows)} rows; give one label (and one row, if any) per request id"
+        )
     logged = labels.log(body.request_ids, body.labels, user, rows_=body.rows)
     return wire.LabelsOut(stored=logged.stored, unmatched=logged.unmatched)
 
@@ -311,11 +328,9 @@ def list_windows(
     user: Reader,
     monitors: Mons,
     limit: Annotated[int, Query(ge=1, le=wire.MAX_WINDOWS)] = 1000,
-    source: Annotated[str | None, Query(min_length=1, max_length=16)] = None,
+    source: wire.Source | None = None,
 ) -> wire.WindowList:
     """Oldest first: the latest ``limit`` windows, of one ``source`` (predictions, batch)."""
-    if source is not None and source not in SOURCES:
-        raise InvalidInput(f"unknown window source {source!r}; use one of {', '.join(SOURCES)}")
     found = monitors.windows(model, source=source, limit=limit)
     return wire.WindowList(windows=[wire.WindowOut.of(w) for w in found])
 
@@ -333,7 +348,7 @@ def list_alerts(
 
 @router.post("/alerts/{alert_id}/retraining")
 def record_retraining(
-    alert_id: Annotated[int, PathParam(ge=1, le=2**62)],
+    alert_id: Annotated[int, PathParam(ge=1, le=MAX_EXACT)],
     body: wire.RetrainingOutcome,
     user: Writer,
     monitors: Mons,
@@ -349,7 +364,7 @@ def labeled_rows(
     model: ModelParam,
     user: Reader,
     monitors: Mons,
-    since: Annotated[int | None, Query(ge=0, le=wire.MAX_MILLIS)] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_MILLIS)] = None,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=wire.MAX_LABELED_PAGE)] = wire.MAX_LABELED_PAGE,
 ) -> wire.LabeledPage:
@@ -391,7 +406,7 @@ def monitor_report(
     model: ModelParam,
     user: Reader,
     monitors: Mons,
-    window_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    window_id: Annotated[int | None, Query(ge=1, le=MAX_EXACT)] = None,
 ) -> HTMLResponse:
     """The HTML report of the latest window (or ``window_id``): drift per column, quality,
     the trend of every window and the alerts, in one file with nothing to fetch."""
@@ -407,8 +422,8 @@ def shadow_comparison(
     user: Reader,
     svc: Svc,
     references: Refs,
-    since: Annotated[int | None, Query(ge=0, le=wire.MAX_MILLIS)] = None,
-    until: Annotated[int | None, Query(ge=0, le=wire.MAX_MILLIS)] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_MILLIS)] = None,
+    until: Annotated[int | None, Query(ge=0, le=MAX_MILLIS)] = None,
 ) -> wire.Shadow:
     """The primary and shadow answers to the same requests, side by side."""
     from modeldeck.monitoring.shadow import compare

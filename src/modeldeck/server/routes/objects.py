@@ -21,7 +21,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from modeldeck.core.errors import InvalidInput
+from modeldeck.core.errors import Conflict
 from modeldeck.core.hashing import CHUNK_SIZE
 from modeldeck.server.auth import Reader, Writer
 from modeldeck.server.state import Services, services
@@ -81,8 +81,8 @@ async def upload(digest: DigestParam, request: Request, user: Writer, svc: Svc) 
                 hasher.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
-        if hasher.hexdigest() != digest:
-            raise InvalidInput(
+        if hasher.hexdigest() != digest:  # 409: the bytes contradict their name
+            raise Conflict(
                 f"the uploaded bytes hash to {hasher.hexdigest()}, not {digest}: the upload was "
                 "corrupted or named wrongly; nothing was stored"
             )
@@ -99,7 +99,8 @@ def complete_multipart(
     """Finish a multipart upload; the object is read back once and kept only if it matches."""
     s3 = presigning(svc.tracker.objects)
     if s3 is None:
-        raise InvalidInput("this server's object store is local: upload with one PUT")
+        # 409: a well-formed request this server's state cannot take
+        raise Conflict("this server's object store is local: upload with one PUT")
     info = s3.complete_multipart(digest, body.upload_id, body.etags)
     return wire.ObjectOut(digest=info.digest, size=info.size)
 

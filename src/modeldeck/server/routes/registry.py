@@ -23,10 +23,12 @@ from modeldeck.server.replay import IdempotencyKey, once
 from modeldeck.server.routes.governance import require_role
 from modeldeck.server.state import Services, services
 from modeldeck.wire import registry as wire
+from modeldeck.wire.numbers import MAX_MILLIS
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 Svc = Annotated[Services, Depends(services)]
 VersionParam = Annotated[int, PathParam(ge=1, le=wire.MAX_VERSION)]
+AliasParam = Annotated[str, PathParam(json_schema_extra={"pattern": wire.ALIAS_PATTERN})]
 VERSION = "/models/{name}/versions/{version}"
 
 
@@ -258,7 +260,7 @@ def promotion_blockers(name: str, version: VersionParam, user: Reader, rev: Rev)
 
 
 @router.get("/models/{name}/aliases/{alias}")
-def resolve_alias(name: str, alias: str, user: Reader, reg: Reg) -> wire.ModelVersionOut:
+def resolve_alias(name: str, alias: AliasParam, user: Reader, reg: Reg) -> wire.ModelVersionOut:
     """The version ``alias`` points at."""
     return wire.ModelVersionOut.of(reg.by_alias(name, alias))
 
@@ -266,7 +268,7 @@ def resolve_alias(name: str, alias: str, user: Reader, reg: Reg) -> wire.ModelVe
 @router.put("/models/{name}/aliases/{alias}", response_model=wire.AliasMoveOut)
 def promote(
     name: str,
-    alias: str,
+    alias: AliasParam,
     body: wire.AliasMoveIn,
     user: Reader,
     svc: Svc,
@@ -286,7 +288,7 @@ def promote(
 @router.delete("/models/{name}/aliases/{alias}", status_code=204)
 def remove_alias(
     name: str,
-    alias: str,
+    alias: AliasParam,
     user: Reader,
     svc: Svc,
     rev: Rev,
@@ -314,10 +316,10 @@ def alias_history(
 @router.get("/models/{name}/aliases/{alias}/version-at")
 def version_at(
     name: str,
-    alias: str,
+    alias: AliasParam,
     user: Reader,
     reg: Reg,
-    at: Annotated[int, Query(ge=-wire.MAX_MILLIS, le=wire.MAX_MILLIS)],
+    at: Annotated[int, Query(ge=-MAX_MILLIS, le=MAX_MILLIS)],
 ) -> wire.VersionAt:
     """The version ``alias`` pointed at, at ``at`` (epoch milliseconds); null if none."""
     return wire.VersionAt(version=reg.alias_at(name, alias, at))

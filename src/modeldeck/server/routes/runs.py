@@ -10,7 +10,8 @@ import json
 from contextlib import AbstractContextManager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from modeldeck.core import validation as check
@@ -23,8 +24,12 @@ from modeldeck.server.state import Services, services
 from modeldeck.tracking.buffer import MetricRow
 from modeldeck.tracking.environment import GitState, RunContext
 from modeldeck.wire import tracking as wire
+from modeldeck.wire.text import KEY_PATTERN
 
 router = APIRouter(prefix="/api/v1", tags=["tracking"])
+KeyParam = Annotated[
+    str, PathParam(min_length=1, max_length=250, json_schema_extra={"pattern": KEY_PATTERN})
+]
 Svc = Annotated[Services, Depends(services)]
 
 
@@ -124,7 +129,7 @@ def log_metrics(
     body: wire.MetricBatch,
     user: RunWriter,
     svc: Svc,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> wire.MetricBatchResult:
     """One transaction per batch; a retry with the same Idempotency-Key stores nothing."""
     rows = metric_rows(run_id, body.metrics, svc.clock())
@@ -140,7 +145,7 @@ def log_metrics(
 
 
 @router.get("/runs/{run_id}/metrics/{key:path}")
-def metric_history(run_id: str, key: str, user: Reader, svc: Svc) -> wire.MetricHistory:
+def metric_history(run_id: str, key: KeyParam, user: Reader, svc: Svc) -> wire.MetricHistory:
     history = svc.tracker.metric_history(run_id, check.check_key(key, "metric key"))
     return wire.MetricHistory(metrics=[wire.MetricOut.of(m) for m in history])
 
