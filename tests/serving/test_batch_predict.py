@@ -327,35 +327,52 @@ def test_dask_missing_says_how_to_install(
     assert not out.exists()
 
 
-@pytest.mark.slow
-def test_two_million_rows_in_bounded_memory(model: str, home: Path, tmp_path: Path) -> None:
-    """Peak RSS of the CLI process stays under 1.25 GB however many rows go through."""
-    source, dest = tmp_path / "big.parquet", tmp_path / "scored.parquet"
+def _predict_peak(model: str, home: Path, folder: Path, blocks: int) -> float:
+    """Peak RSS (MB) of ``modeldeck predict`` over ``blocks`` × 100,000 churn rows."""
+    folder.mkdir()
+    source, dest = folder / "big.parquet", folder / "scored.parquet"
     block = make_churn(100_000, seed=11)
     table = pa.Table.from_pandas(block, preserve_index=False)
     with pq.ParquetWriter(source, table.schema) as writer:
-        for _ in range(20):
+        for _ in range(blocks):
             writer.write_table(table)
     del block, table
-    started = time.perf_counter()
-    # the CLI's own peak, from wait4 (RUSAGE_CHILDREN would count the biggest of every child
-    # this test worker ever waited for: another test's server, say)
-    with subprocess.Popen(
-        [sys.executable, "-m", "modeldeck", "predict", model, str(source), "-o", str(dest)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    command = [sys.executable, "-m", "modeldeck", "predict", model, str(source), "-o", str(dest)]
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_OF, *command],
+        capture_output=True,
+        text=True,
         env={**os.environ, "MODELDECK_HOME": str(home)},
-    ) as done:
-        assert done.stderr is not None
-        errors = done.stderr.read().decode(errors="replace")
-        _, status, usage = os.wait4(done.pid, 0)
-        done.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - started
-    assert done.returncode == 0, errors
-    peak_mb = usage.ru_maxrss / 1024  # KiB on Linux
-    print(f"2,000,000 rows: peak RSS {peak_mb:.0f} MB, {seconds:.1f} s")
-    assert pq.ParquetFile(dest).metadata.num_rows == 2_000_000
-    # seen: 0.9-1.15 GB here for 2,000,000 rows, pyarrow's pool included (the bound was 1 GB
-    # until a clean CI venv peaked at 1.14 GB); comparing peaks across row counts would state
-    # "bounded" better than one figure
-    assert peak_mb < 1280
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert pq.ParquetFile(dest).metadata.num_rows == blocks * 100_000
+    return int(done.stdout.split()[-1]) / 1024  # KiB on Linux
+
+
+# The CLI's own peak: a process started from this one would count this test worker's memory
+# as its own (Linux carries the parent's high-water mark through fork/vfork and exec into
+# ru_maxrss), so a small launcher starts it and reports what wait4 says of it.
+PEAK_OF = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.slow
+def test_two_million_rows_in_bounded_memory(model: str, home: Path, tmp_path: Path) -> None:
+    """The CLI streams: five times the rows (2,000,000 against 400,000) raise its peak RSS by
+    less than half of what the extra 1,600,000 rows weigh as a DataFrame (165 MB), so the
+    input is never held whole. Seen: 432 → 494 MB.
+
+    A peak compared with a smaller run's rather than with a fixed figure: the fixed bound
+    (1 GB, then 1.25 GB) was measured with the test worker's own memory counted in (see
+    PEAK_OF) and failed whenever that grew."""
+    small = _predict_peak(model, home, tmp_path / "small", 4)
+    large = _predict_peak(model, home, tmp_path / "large", 20)
+    extra_mb = make_churn(100_000, seed=11).memory_usage(deep=True).sum() * 16 / 2**20
+    print(f"peak RSS: 400,000 rows {small:.0f} MB, 2,000,000 rows {large:.0f} MB")
+    assert large - small < extra_mb / 2, (small, large, extra_mb)
