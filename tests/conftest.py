@@ -23,6 +23,27 @@ from modeldeck.core.settings import Settings
 from postgres_support import postgres_database
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup``, give each item of an ``xdist_group`` its group's suffix.
+
+    pytest-xdist 3.8 does this by setting ``item._nodeid``, which pytest 9 no longer reads (a
+    node keeps a NodeId in ``_id``), so the groups were spread over every worker and each
+    worker built the groups' expensive fixtures (the quickstart, the browser's site) again."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        suffix = "@" + "_".join(sorted(names))
+        if names and hasattr(item, "_id") and not item.nodeid.endswith(suffix):
+            item._id = coerce_node_id(item.nodeid + suffix)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh database for this test session, migrated to the latest schema, dropped after."""
