@@ -194,7 +194,8 @@ def rule_metrics() -> None:
     """The metrics a rule can name."""
     from rich.table import Table
 
-    from modeldeck.monitoring.rules import COLUMN_METRICS, METRICS, PERFORMANCE_METRICS
+    from modeldeck.core.monitoring import COLUMN_METRICS, PERFORMANCE_METRICS
+    from modeldeck.core.monitoring import RULE_METRICS as METRICS
 
     table = Table(title="metrics ('over N days' works for those marked *)")
     table.add_column("metric")

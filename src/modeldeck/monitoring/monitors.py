@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from modeldeck.core import validation as check
 from modeldeck.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
 from modeldeck.core.governance import Role
-from modeldeck.core.monitoring import ACTIONS, Alert, Monitor, WindowResult
+from modeldeck.core.monitoring import ACTIONS, PERFORMANCE_METRICS, Alert, Monitor, WindowResult
 from modeldeck.monitoring import drift
 from modeldeck.monitoring.analysis import (
     ReferenceData,
@@ -42,7 +42,7 @@ from modeldeck.monitoring.analysis import (
     scores_of,
 )
 from modeldeck.monitoring.references import References
-from modeldeck.monitoring.rules import LABELLED_METRICS, PERFORMANCE_METRICS, Rule, parse_rule
+from modeldeck.monitoring.rules import LABELLED_METRICS, Rule, parse_rule
 from modeldeck.monitoring.webhooks import check_destination, check_url
 from modeldeck.monitoring.windows import parse_window, time_windows
 from modeldeck.storage.db.engine import Database

@@ -30,53 +30,11 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from modeldeck.core.errors import InvalidInput
+from modeldeck.core.monitoring import COLUMN_METRICS, PERFORMANCE_METRICS
+from modeldeck.core.monitoring import RULE_METRICS as METRICS
 
-METRICS: dict[str, str] = {
-    "drift_share": "share of feature columns that drifted in the window (0..1)",
-    "dataset_drift": "1 when dataset drift is detected in the window, else 0",
-    "drifted_columns": "number of feature columns that drifted in the window",
-    "prediction_drift": "1 when the predictions drifted in the window, else 0",
-    "prediction_drift_score": "drift score of the predictions (p-value or distance)",
-    "missing_share": "share of input values that are missing in the window (0..1)",
-    "out_of_range_share": "share of numeric input values outside the reference range (0..1)",
-    "unseen_category_share": "share of categorical input values not seen in the reference (0..1)",
-    "signature_violations": "number of requests that did not match the model signature",
-    "rows": "number of predictions in the window (or span, with 'over')",
-    "auc": "ROC AUC of the labelled predictions",
-    "accuracy": "accuracy of the labelled predictions",
-    "f1": "F1 score of the labelled predictions",
-    "precision": "precision of the labelled predictions",
-    "recall": "recall of the labelled predictions",
-    "log_loss": "log loss of the labelled predictions",
-    "rmse": "root mean squared error of the labelled predictions",
-    "mae": "mean absolute error of the labelled predictions",
-    "r2": "coefficient of determination (R²) of the labelled predictions",
-    "label_coverage": "share of predictions that have a label (0..1)",
-}
-
-# Metrics that may be aggregated over a trailing span with ``over``.
-PERFORMANCE_METRICS = frozenset(
-    {
-        "auc",
-        "accuracy",
-        "f1",
-        "precision",
-        "recall",
-        "log_loss",
-        "rmse",
-        "mae",
-        "r2",
-        "label_coverage",
-        "rows",
-    }
-)
 # Those computed from labelled rows only: a window needs a minimum of labels to judge them.
 LABELLED_METRICS = PERFORMANCE_METRICS - {"label_coverage", "rows"}
-
-COLUMN_METRICS: dict[str, str] = {
-    "drift_score": "drift score of one column (p-value or distance, per its method)",
-    "drifted": "1 when one column drifted in the window, else 0",
-}
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,

@@ -18,9 +18,8 @@ from fastapi.responses import HTMLResponse
 
 from modeldeck.core.deployment import Deployment
 from modeldeck.core.errors import InvalidInput, NotFound
-from modeldeck.core.monitoring import Alert, Monitor, WindowResult
+from modeldeck.core.monitoring import PERFORMANCE_METRICS, Alert, Monitor, WindowResult
 from modeldeck.monitoring.overview import Status
-from modeldeck.monitoring.rules import PERFORMANCE_METRICS
 from modeldeck.server.routes.monitoring import Mons
 from modeldeck.server.state import Services, services
 from modeldeck.serving.deployments import Deployments

@@ -1,6 +1,6 @@
 """Alert rules as the OpenAPI document states them: the grammar of
 :mod:`modeldeck.monitoring.rules` (which this layer may not import) as one pattern, so that
-a rule the document calls valid parses. tests/wire pins the names to the parser's own.
+a rule the document calls valid parses. The metric names come from core, as the parser's do.
 
 The pattern spells the lower-case metric names, single spaces or none around the operator,
 and thresholds without an exponent past 99 (always finite); the parser is more lenient
@@ -13,31 +13,13 @@ from typing import Annotated
 
 from pydantic import Field
 
-WINDOW_METRICS = (
-    "drift_share",
-    "dataset_drift",
-    "drifted_columns",
-    "prediction_drift",
-    "prediction_drift_score",
-    "missing_share",
-    "out_of_range_share",
-    "unseen_category_share",
-    "signature_violations",
-)
-PERFORMANCE_METRICS = (
-    "rows",
-    "auc",
-    "accuracy",
-    "f1",
-    "precision",
-    "recall",
-    "log_loss",
-    "rmse",
-    "mae",
-    "r2",
-    "label_coverage",
-)
-COLUMN_METRICS = ("drift_score", "drifted")
+from modeldeck.core.monitoring import COLUMN_METRICS as _COLUMN_NAMES
+from modeldeck.core.monitoring import PERFORMANCE_METRICS as _PERFORMANCE_NAMES
+from modeldeck.core.monitoring import RULE_METRICS
+
+WINDOW_METRICS = tuple(m for m in RULE_METRICS if m not in _PERFORMANCE_NAMES)
+PERFORMANCE_METRICS = tuple(m for m in RULE_METRICS if m in _PERFORMANCE_NAMES)
+COLUMN_METRICS = tuple(_COLUMN_NAMES)
 OPERATORS = (">=", "<=", "==", "!=", ">", "<")  # longest first, as a regex tries them
 UNITS = ("minutes", "minute", "m", "hours", "hour", "h", "days", "day", "d", "weeks", "week", "w")
 
